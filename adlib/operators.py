@@ -1,0 +1,156 @@
+"""Operator overloading shared by ``ForwardDiff`` and ``ReverseDiff``.
+
+Every operator and method here only names a primitive; what it computes, and how it is
+differentiated, lives in the derivative tables (:mod:`adlib.calculus`, :mod:`adlib.arrays`).
+So ``x * y`` means the same in both modes, and with numpy arrays or Python numbers on either side.
+
+Comparisons (``<``, ``>``, ...) compare values and return plain booleans: they are not
+differentiable. ``==`` is deliberately *not* overloaded, so boxes stay hashable by identity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import arrays, calculus
+from .dispatch import Box, apply, raw
+
+# What an operator accepts next to a box; anything else makes Python raise TypeError naming the type.
+_OPERANDS = (Box, np.ndarray, np.generic, int, float)
+
+
+class Operators(Box):
+    """Arithmetic, elementary functions and array methods for boxed values."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, other: Any) -> Any:
+        return apply(calculus.ADD, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __radd__(self, other: Any) -> Any:
+        return apply(calculus.ADD, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __sub__(self, other: Any) -> Any:
+        return apply(calculus.SUB, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __rsub__(self, other: Any) -> Any:
+        return apply(calculus.SUB, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __mul__(self, other: Any) -> Any:
+        return apply(calculus.MUL, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __rmul__(self, other: Any) -> Any:
+        return apply(calculus.MUL, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __truediv__(self, other: Any) -> Any:
+        return apply(calculus.DIV, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return apply(calculus.DIV, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __pow__(self, other: Any) -> Any:
+        return apply(calculus.POW, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __rpow__(self, other: Any) -> Any:
+        return apply(calculus.POW, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __matmul__(self, other: Any) -> Any:
+        return apply(arrays.MATMUL, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return apply(arrays.MATMUL, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __neg__(self) -> Any:
+        return apply(calculus.NEG, self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return apply(calculus.ABS, self)
+
+    # ------------------------------------------------------------ comparisons (on values)
+    def __lt__(self, other: Any) -> Any:
+        return raw(self) < raw(other)
+
+    def __le__(self, other: Any) -> Any:
+        return raw(self) <= raw(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return raw(self) > raw(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return raw(self) >= raw(other)
+
+    def __float__(self) -> float:
+        return float(raw(self))
+
+    # ------------------------------------------------------------ elementary functions
+    def exp(self) -> Any:
+        return calculus.exp(self)
+
+    def log(self) -> Any:
+        return calculus.log(self)
+
+    def sin(self) -> Any:
+        return calculus.sin(self)
+
+    def cos(self) -> Any:
+        return calculus.cos(self)
+
+    def tan(self) -> Any:
+        return calculus.tan(self)
+
+    def tanh(self) -> Any:
+        return calculus.tanh(self)
+
+    def sqrt(self) -> Any:
+        return calculus.sqrt(self)
+
+    def abs(self) -> Any:
+        return calculus.abs(self)
+
+    def sigmoid(self) -> Any:
+        return calculus.sigmoid(self)
+
+    def relu(self) -> Any:
+        return calculus.relu(self)
+
+    # ------------------------------------------------------------ arrays
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(raw(self))
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(raw(self))
+
+    @property
+    def size(self) -> int:
+        return int(np.size(raw(self)))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.asarray(raw(self)).dtype
+
+    @property
+    def T(self) -> Any:
+        return arrays.transpose(self)
+
+    def transpose(self, *axes: int) -> Any:
+        return arrays.transpose(self, axes or None)
+
+    def reshape(self, *shape: Any) -> Any:
+        return arrays.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def sum(self, axis: arrays.Axis = None, keepdims: bool = False) -> Any:
+        return arrays.sum(self, axis, keepdims)
+
+    def mean(self, axis: arrays.Axis = None, keepdims: bool = False) -> Any:
+        return arrays.mean(self, axis, keepdims)
+
+    def __getitem__(self, index: Any) -> Any:
+        return arrays.getitem(self, index)

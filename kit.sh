@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The kit's two entry points, each self-contained on a fresh machine (Python >= 3.10 and pip):
+#   bash kit.sh demo   set everything up, then run the kit's main job
+#   bash kit.sh test   set everything up, then run the whole test suite
+# Extra arguments after "test" go to pytest; after "demo" to the demo.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+PYTHON="${PYTHON:-python3}"
+VENV="${KIT_VENV:-.venv}"
+
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "kit: creating the virtual environment in $VENV" >&2
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+    # The CPU wheel of torch first: with it installed, the project's range needs nothing more.
+    if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+        echo "kit: installing the CPU build of torch" >&2
+        "${pip[@]}" "torch==2.13.0"
+    fi
+    local stamp="$VENV/.kit-installed"
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        echo "kit: installing the kit and its dependencies" >&2
+        "${pip[@]}" -e ".[dev]"
+        touch "$stamp"
+    fi
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+    demo)
+        setup
+        exec "$VENV/bin/python" -m adlib.demo "$@"
+        ;;
+    test)
+        setup
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    setup)
+        setup
+        ;;
+    *)
+        echo "usage: bash kit.sh demo|test|setup [args]" >&2
+        exit 2
+        ;;
+esac
