@@ -9,21 +9,38 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 PYTHON="${PYTHON:-python3}"
 VENV="${KIT_VENV:-.venv}"
 
+# pip, quiet when it succeeds and complete when it fails.
+pip_install() {
+    local log
+    log="$(mktemp)"
+    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "kit: pip install $* failed (full log above)" >&2
+        return 1
+    fi
+    rm -f "$log"
+}
+
 setup() {
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+        echo "kit: needs Python >= 3.10 as '$PYTHON' (set PYTHON=/path/to/python3.11)" >&2
+        exit 1
+    fi
     if [ ! -x "$VENV/bin/python" ]; then
         echo "kit: creating the virtual environment in $VENV" >&2
         "$PYTHON" -m venv "$VENV"
     fi
-    local pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
-    # The CPU wheel of torch first: with it installed, the project's range needs nothing more.
+    # The CPU wheel of torch first: with it installed, the project's range needs nothing more
+    # (an open range would make pip fetch a multi-GB CUDA build).
     if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
         echo "kit: installing the CPU build of torch" >&2
-        "${pip[@]}" "torch==2.13.0"
+        pip_install "torch==2.13.0"
     fi
     local stamp="$VENV/.kit-installed"
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         echo "kit: installing the kit and its dependencies" >&2
-        "${pip[@]}" -e ".[dev]"
+        pip_install -e ".[dev]"
         touch "$stamp"
     fi
 }

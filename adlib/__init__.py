@@ -6,6 +6,10 @@ floats, numpy arrays and both kinds of derivative-carrying values. Every primiti
 derivative rule is written once, in the tables of :mod:`adlib.calculus` and :mod:`adlib.arrays`.
 """
 
+import importlib
+from typing import Any
+
+from . import data, grading
 from .arrays import getitem, log_softmax, matmul, mean, reshape, sum, transpose
 from .calculus import (
     abs,
@@ -29,29 +33,60 @@ from .calculus import (
 )
 from .dispatch import apply, raw
 from .forward import ForwardDiff
+from .numerical import (
+    CountingFunction,
+    GradcheckError,
+    GradcheckResult,
+    StepSizeStudy,
+    central_difference,
+    forward_difference,
+    gradcheck,
+    numerical_gradient,
+    numerical_jacobian,
+    step_size_study,
+)
 from .primitive import Primitive
 from .reverse import ReverseDiff, backpropagate, topological_order
 from .transforms import PassCount, count_passes, derivative, grad, jacobian, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
+# Loaded on first use: they import torch or SymPy, which a plain ``import adlib`` should not pay for.
+_LAZY_SUBMODULES = ("experiments", "symbolic", "nn", "trace", "graph")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'adlib' has no attribute {name!r}")
+
 __all__ = [
+    "CountingFunction",
     "ForwardDiff",
+    "GradcheckError",
+    "GradcheckResult",
     "PassCount",
     "Primitive",
     "ReverseDiff",
+    "StepSizeStudy",
     "abs",
     "add",
     "apply",
     "backpropagate",
+    "central_difference",
     "cos",
     "count_passes",
+    "data",
     "derivative",
     "divide",
     "erf",
     "exp",
+    "experiments",
+    "forward_difference",
     "getitem",
     "grad",
+    "gradcheck",
+    "grading",
     "jacobian",
     "jvp",
     "log",
@@ -60,6 +95,8 @@ __all__ = [
     "mean",
     "multiply",
     "negative",
+    "numerical_gradient",
+    "numerical_jacobian",
     "power",
     "raw",
     "relu",
@@ -68,8 +105,10 @@ __all__ = [
     "sin",
     "softplus",
     "sqrt",
+    "step_size_study",
     "subtract",
     "sum",
+    "symbolic",
     "tan",
     "tanh",
     "topological_order",

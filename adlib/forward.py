@@ -50,9 +50,13 @@ class ForwardDiff(Operators):
             grad = as_value(grad)
             vshape, gshape = np.shape(_bottom(value)), np.shape(_bottom(grad))
             if vshape != gshape:
-                if np.broadcast_shapes(vshape, gshape) != vshape:
+                try:
+                    fits = np.broadcast_shapes(vshape, gshape) == vshape
+                except ValueError:
+                    fits = False
+                if not fits:
                     raise ValueError(f"tangent of shape {gshape} does not fit a value of shape {vshape}")
-                grad = np.broadcast_to(grad, vshape).copy()
+                grad = _widen(grad, vshape)
         self.value = value
         self.grad = grad
         self._level = tag
@@ -81,14 +85,24 @@ class ForwardDiff(Operators):
         out = object.__new__(cls)
         out.value = ans
         # Broadcasting can widen the value beyond the tangent (x + array): widen the tangent too.
-        if isinstance(ans, np.ndarray) and np.shape(tangent) != ans.shape and not isinstance(tangent, Box):
-            tangent = np.broadcast_to(tangent, ans.shape).copy()
+        # The value may itself be a box of an inner derivative (nested forward mode), so compare
+        # the shapes of what lies at the bottom of both.
+        if isinstance(ans, np.ndarray | Box) and np.shape(tangent) != np.shape(ans):
+            tangent = _widen(tangent, np.shape(ans))
         out.grad = tangent
         out._level = level
         return out
 
     def __repr__(self) -> str:
         return f"ForwardDiff(value={show(self.value)}, grad={show(self.grad)})"
+
+
+def _widen(tangent: Any, shape: tuple[int, ...]) -> Any:
+    """Broadcast ``tangent`` to ``shape`` (a boxed tangent by adding zeros, which keeps its own
+    derivative)."""
+    if isinstance(tangent, Box):
+        return tangent + np.zeros(shape, dtype=np.asarray(_bottom(tangent)).dtype)
+    return np.broadcast_to(tangent, shape).copy()
 
 
 def _bottom(x: Any) -> Any:

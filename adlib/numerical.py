@@ -347,7 +347,12 @@ class StepSizeStudy:
         order = "h" if self.method == "forward" else "h^2"
         ax.loglog(self.hs, np.maximum(self.errors, tiny), "o-", ms=3, label="measured error")
         ax.loglog(self.hs, np.maximum(self.truncation, tiny), "--", label=f"truncation O({order})")
-        ax.loglog(self.hs, self.rounding, ":", label="rounding ~ u|f(x)|/h")
+        ax.loglog(
+            self.hs,
+            self.rounding,
+            ":",
+            label="rounding ~ u|f(x)|/" + ("h" if self.method == "forward" else "(2h)"),
+        )
         ax.axvline(self.best_h, color="grey", lw=0.8, label=f"best h = {self.best_h:.1e}")
         finite = self.errors[self.errors > 0]
         if finite.size:

@@ -1,0 +1,29 @@
+"""The experiments the lectures run: functions that return data, and helpers that plot it.
+
+PyTorch experiments: grad modes, a memory-saving custom autograd.Function (the quaternion
+linear layer), gradient checkpointing. adlib experiments: vanishing gradients, batch size.
+"""
+
+from ._torch_memory import SavedTensorMeter, SavedTensorStats
+from .checkpointing import CheckpointingResult, checkpointing_experiment, make_deep_mlp
+from .custom_function import (
+    HAMILTON_BLOCKS,
+    QuaternionLinear,
+    QuaternionLinearFunction,
+    QuaternionMemoryResult,
+    assemble_quaternion_weight,
+    quaternion_linear_autograd,
+    quaternion_memory_experiment,
+    reduce_quaternion_grad,
+)
+from .grad_modes import (
+    GRAD_MODES,
+    SEED_NET3_SIZES,
+    GradModesResult,
+    MatmulLayer,
+    ModeMeasurement,
+    grad_mode_context,
+    grad_modes_timing,
+    make_matmul_net,
+)
+from .plotting import plot_checkpointing, plot_grad_modes, plot_quaternion_memory

@@ -34,6 +34,9 @@ from each block where ``c`` appears), and ``dL/db = sum over rows of G`` for the
 
 The seed lecture claims this cut VRAM two- to three-fold for about 20 % more training time; measure it with
 ``quaternion_memory_experiment`` below (saved-tensor hooks for bytes, ``time.perf_counter`` for time).
+(The seed's slides also say "4x" and "24 GB to 6-8 GB" for the same change, i.e. 3-4x, and call the layer
+a "ComplexLinear" transformation; it is the quaternion one. The measured ratio depends on batch size and
+depth, see ``quaternion_memory_experiment``.)
 """
 
 from __future__ import annotations
@@ -265,7 +268,10 @@ class QuaternionLinear(nn.Module):
         for name in "rijk":
             init = torch.randn(a, b, generator=generator, dtype=dtype) * std
             setattr(self, name, nn.Parameter(init))
-        self.bias = nn.Parameter(torch.zeros(out_features, dtype=dtype)) if bias else None
+        if bias:
+            self.bias = nn.Parameter(torch.zeros(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         comps = (self.r, self.i, self.j, self.k)
@@ -273,7 +279,7 @@ class QuaternionLinear(nn.Module):
             return QuaternionLinearFunction.apply(x, *comps, self.bias)
         return quaternion_linear_autograd(x, *comps, self.bias)
 
-    def weight(self) -> torch.Tensor:
+    def assembled_weight(self) -> torch.Tensor:
         """The assembled ``(in_features, out_features)`` matrix ``W`` (for inspection)."""
         return assemble_quaternion_weight(self.r, self.i, self.j, self.k)
 
