@@ -33,6 +33,7 @@ from .calculus import (
 )
 from .dispatch import apply, raw
 from .forward import ForwardDiff
+from .graph import draw_graph, to_dot
 from .numerical import (
     CountingFunction,
     GradcheckError,
@@ -47,12 +48,13 @@ from .numerical import (
 )
 from .primitive import Primitive
 from .reverse import ReverseDiff, backpropagate, topological_order
+from .trace import Trace, trace
 from .transforms import PassCount, count_passes, derivative, grad, jacobian, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
 # Loaded on first use: they import torch or SymPy, which a plain ``import adlib`` should not pay for.
-_LAZY_SUBMODULES = ("experiments", "symbolic", "nn", "trace", "graph")
+_LAZY_SUBMODULES = ("experiments", "symbolic", "nn")
 
 
 def __getattr__(name: str) -> Any:
@@ -69,6 +71,7 @@ __all__ = [
     "Primitive",
     "ReverseDiff",
     "StepSizeStudy",
+    "Trace",
     "abs",
     "add",
     "apply",
@@ -79,6 +82,7 @@ __all__ = [
     "data",
     "derivative",
     "divide",
+    "draw_graph",
     "erf",
     "exp",
     "experiments",
@@ -111,7 +115,9 @@ __all__ = [
     "symbolic",
     "tan",
     "tanh",
+    "to_dot",
     "topological_order",
+    "trace",
     "transpose",
     "value_and_grad",
     "vjp",

@@ -57,6 +57,8 @@ def _matmul_jvp(tangents: tuple[Any, ...], ans: Any, a: Any, b: Any) -> Any:
 
 def _matmul_vjp(g: Any, ans: Any, wanted: tuple[Any, ...], a: Any, b: Any) -> tuple[Any, Any]:
     # Promote vectors to matrices (a row for a, a column for b) so one formula covers every case.
+    # (A constant argument may be a list: the value accepted it, so the cotangent must too.)
+    a, b = np.asarray(a), np.asarray(b)
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = np.reshape(g, (*np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]), a2.shape[-2], b2.shape[-1]))
@@ -84,8 +86,14 @@ def _normalise_axis(axis: Axis, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(ax % max(ndim, 1) for ax in axes))
 
 
-def _expand_cotangent(g: Any, shape: tuple[int, ...], axis: Axis, keepdims: bool) -> np.ndarray:
-    """Broadcast a reduced cotangent back over the axes the reduction removed."""
+def _expand_cotangent(g: Any, x: Any, axis: Axis, keepdims: bool) -> np.ndarray:
+    """Broadcast a reduced cotangent back over the axes of ``x`` the reduction removed.
+
+    A Python-float cotangent (the seed 1 of ``backward``) takes the dtype of ``x``, so float32
+    inputs get float32 gradients.
+    """
+    shape = np.shape(x)
+    g = np.asarray(g, dtype=np.result_type(g, np.asarray(x).dtype))
     if not keepdims and shape:
         g = np.expand_dims(g, _normalise_axis(axis, len(shape)))
     return np.broadcast_to(g, shape)
@@ -95,9 +103,7 @@ SUM = Primitive(
     "sum",
     lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
     jvp_rule=lambda t, ans, x, axis=None, keepdims=False: sum(t[0], axis=axis, keepdims=keepdims),
-    vjp_rule=lambda g, ans, wanted, x, axis=None, keepdims=False: (
-        _expand_cotangent(g, np.shape(x), axis, keepdims),
-    ),
+    vjp_rule=lambda g, ans, wanted, x, axis=None, keepdims=False: (_expand_cotangent(g, x, axis, keepdims),),
     template="Σ {0}",
 )
 
@@ -111,7 +117,7 @@ MEAN = Primitive(
     lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
     jvp_rule=lambda t, ans, x, axis=None, keepdims=False: mean(t[0], axis=axis, keepdims=keepdims),
     vjp_rule=lambda g, ans, wanted, x, axis=None, keepdims=False: (
-        _expand_cotangent(g / _count(np.shape(x), axis), np.shape(x), axis, keepdims),
+        _expand_cotangent(g / _count(np.shape(x), axis), x, axis, keepdims),
     ),
     template="mean {0}",
 )
@@ -134,13 +140,23 @@ RESHAPE = Primitive(
     template="reshape {0}",
 )
 
+
+def _transpose_vjp(
+    g: Any, ans: Any, wanted: tuple[Any, ...], x: Any, axes: tuple[int, ...] | None = None
+) -> tuple[Any]:
+    if axes is None:
+        return (np.transpose(g),)
+    # The inverse permutation; negative axes (-1 for the last) are normalised first, since
+    # argsort would read them as the smallest positions.
+    ndim = np.ndim(g)
+    return (np.transpose(g, np.argsort([ax % ndim for ax in axes])),)
+
+
 TRANSPOSE = Primitive(
     "transpose",
     lambda x, axes=None: np.transpose(x, axes),
     jvp_rule=lambda t, ans, x, axes=None: transpose(t[0], axes),
-    vjp_rule=lambda g, ans, wanted, x, axes=None: (
-        np.transpose(g, None if axes is None else np.argsort(axes)),
-    ),
+    vjp_rule=_transpose_vjp,
     template="{0}ᵀ",
 )
 

@@ -48,11 +48,27 @@ from .primitive import Primitive
 
 
 def _pow_base(ans: Any, a: Any, b: Any) -> Any:
-    return b * power(a, b - 1)
+    return b * apply(POW, a, b - 1)
 
 
 def _pow_exponent(ans: Any, a: Any, b: Any) -> Any:
+    # a^b ln a reads 0 * (-inf) = nan where a = 0, but there a^b is constant in b (0 for b > 0),
+    # so the derivative is 0 (PyTorch uses 0 for b >= 0 too): take ln 1 = 0 at those entries.
+    zero_base = (raw(a) == 0) & (raw(b) >= 0)
+    if np.any(zero_base):
+        a = a + zero_base
     return ans * log(a)
+
+
+def _reciprocal(ans: Any, x: Any) -> Any:
+    # 1/x. A Python float goes through numpy, so that at 0 the derivative of ln is inf with numpy's
+    # RuntimeWarning (as the value ln 0 = -inf is), not a ZeroDivisionError inside backward().
+    return 1.0 / np.float64(x) if x.__class__ is float else 1 / x
+
+
+def _as_operand(x: Any) -> Any:
+    # The generic functions read lists like numpy does; plain ``+`` on two lists would concatenate.
+    return np.asarray(x, dtype=np.float64) if isinstance(x, list | tuple) else x
 
 
 ADD = Primitive(
@@ -100,9 +116,7 @@ def _relu(x: Any) -> Any:
 EXP = Primitive(
     "exp", np.exp, partials=(lambda ans, x: ans,), template="exp {0}", partial_templates=("exp {0}",)
 )
-LOG = Primitive(
-    "log", np.log, partials=(lambda ans, x: 1 / x,), template="ln {0}", partial_templates=("1/{0}",)
-)
+LOG = Primitive("log", np.log, partials=(_reciprocal,), template="ln {0}", partial_templates=("1/{0}",))
 SIN = Primitive(
     "sin", np.sin, partials=(lambda ans, x: cos(x),), template="sin {0}", partial_templates=("cos {0}",)
 )
@@ -168,33 +182,33 @@ ERF = Primitive(
 
 
 def add(a: Any, b: Any) -> Any:
-    """a + b."""
-    return apply(ADD, a, b)
+    """a + b (lists are read as arrays)."""
+    return apply(ADD, _as_operand(a), _as_operand(b))
 
 
 def subtract(a: Any, b: Any) -> Any:
-    """a - b."""
-    return apply(SUB, a, b)
+    """a - b (lists are read as arrays)."""
+    return apply(SUB, _as_operand(a), _as_operand(b))
 
 
 def multiply(a: Any, b: Any) -> Any:
-    """a b."""
-    return apply(MUL, a, b)
+    """a b (lists are read as arrays)."""
+    return apply(MUL, _as_operand(a), _as_operand(b))
 
 
 def divide(a: Any, b: Any) -> Any:
-    """a / b."""
-    return apply(DIV, a, b)
+    """a / b (lists are read as arrays)."""
+    return apply(DIV, _as_operand(a), _as_operand(b))
 
 
 def negative(a: Any) -> Any:
-    """-a."""
-    return apply(NEG, a)
+    """-a (a list is read as an array)."""
+    return apply(NEG, _as_operand(a))
 
 
 def power(a: Any, b: Any) -> Any:
     """a ** b; the derivative in b (a^b ln a) is only formed when b carries one."""
-    return apply(POW, a, b)
+    return apply(POW, _as_operand(a), _as_operand(b))
 
 
 def exp(x: Any) -> Any:

@@ -19,6 +19,25 @@ from .dispatch import Box, apply, raw
 
 # What an operator accepts next to a box; anything else makes Python raise TypeError naming the type.
 _OPERANDS = (Box, np.ndarray, np.generic, int, float)
+# Sequences are refused by name. Left to Python, ``[1, 2] * x`` falls back to list repetition and
+# its error ("can't multiply sequence by non-int") hides that the list is the problem.
+_SEQUENCES = (list, tuple, str, bytes)
+
+
+def _refuse(symbol: str, left: Any, right: Any) -> Any:
+    """The answer to an operand that is not a number, array or box.
+
+    Lists, tuples and strings raise a TypeError naming both types (convert lists with
+    ``np.asarray``); other types get ``NotImplemented``, so their own reflected operator may answer
+    (and otherwise Python raises its usual TypeError naming both types).
+    """
+    for side in (left, right):
+        if isinstance(side, _SEQUENCES):
+            raise TypeError(
+                f"unsupported operand type(s) for {symbol}: {type(left).__name__!r} and "
+                f"{type(right).__name__!r}; convert a {type(side).__name__} to a numpy array first"
+            )
+    return NotImplemented
 
 
 class Operators(Box):
@@ -28,40 +47,48 @@ class Operators(Box):
 
     # ------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Any:
-        return apply(calculus.ADD, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+        return apply(calculus.ADD, self, other) if isinstance(other, _OPERANDS) else _refuse("+", self, other)
 
     def __radd__(self, other: Any) -> Any:
-        return apply(calculus.ADD, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+        return apply(calculus.ADD, other, self) if isinstance(other, _OPERANDS) else _refuse("+", other, self)
 
     def __sub__(self, other: Any) -> Any:
-        return apply(calculus.SUB, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+        return apply(calculus.SUB, self, other) if isinstance(other, _OPERANDS) else _refuse("-", self, other)
 
     def __rsub__(self, other: Any) -> Any:
-        return apply(calculus.SUB, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+        return apply(calculus.SUB, other, self) if isinstance(other, _OPERANDS) else _refuse("-", other, self)
 
     def __mul__(self, other: Any) -> Any:
-        return apply(calculus.MUL, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+        return apply(calculus.MUL, self, other) if isinstance(other, _OPERANDS) else _refuse("*", self, other)
 
     def __rmul__(self, other: Any) -> Any:
-        return apply(calculus.MUL, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+        return apply(calculus.MUL, other, self) if isinstance(other, _OPERANDS) else _refuse("*", other, self)
 
     def __truediv__(self, other: Any) -> Any:
-        return apply(calculus.DIV, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+        return apply(calculus.DIV, self, other) if isinstance(other, _OPERANDS) else _refuse("/", self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
-        return apply(calculus.DIV, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+        return apply(calculus.DIV, other, self) if isinstance(other, _OPERANDS) else _refuse("/", other, self)
 
     def __pow__(self, other: Any) -> Any:
-        return apply(calculus.POW, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+        return (
+            apply(calculus.POW, self, other) if isinstance(other, _OPERANDS) else _refuse("**", self, other)
+        )
 
     def __rpow__(self, other: Any) -> Any:
-        return apply(calculus.POW, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+        return (
+            apply(calculus.POW, other, self) if isinstance(other, _OPERANDS) else _refuse("**", other, self)
+        )
 
     def __matmul__(self, other: Any) -> Any:
-        return apply(arrays.MATMUL, self, other) if isinstance(other, _OPERANDS) else NotImplemented
+        return (
+            apply(arrays.MATMUL, self, other) if isinstance(other, _OPERANDS) else _refuse("@", self, other)
+        )
 
     def __rmatmul__(self, other: Any) -> Any:
-        return apply(arrays.MATMUL, other, self) if isinstance(other, _OPERANDS) else NotImplemented
+        return (
+            apply(arrays.MATMUL, other, self) if isinstance(other, _OPERANDS) else _refuse("@", other, self)
+        )
 
     def __neg__(self) -> Any:
         return apply(calculus.NEG, self)
@@ -140,8 +167,11 @@ class Operators(Box):
     def T(self) -> Any:
         return arrays.transpose(self)
 
-    def transpose(self, *axes: int) -> Any:
-        return arrays.transpose(self, axes or None)
+    def transpose(self, *axes: Any) -> Any:
+        """Permute axes; like numpy, ``x.transpose(1, 0)`` and ``x.transpose((1, 0))`` both work."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):
+            axes = axes[0] or ()
+        return arrays.transpose(self, tuple(axes) or None)
 
     def reshape(self, *shape: Any) -> Any:
         return arrays.reshape(self, shape[0] if len(shape) == 1 else shape)

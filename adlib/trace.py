@@ -203,9 +203,9 @@ class Trace:
             raise ValueError("the same ReverseDiff leaf was given twice as an input")
 
         input_ids = {id(leaf) for leaf in inputs}
-        order = _postorder(output)
-        intermediates = [node for node in order if not node.is_leaf]
-        for node in order:
+        reached = _postorder(output)
+        intermediates = [node for node in reached if not node.is_leaf]
+        for node in reached:
             if node.is_leaf and id(node) not in input_ids:
                 raise ValueError(
                     f"the output depends on a ReverseDiff leaf (value {format_value(node.value)}) that is "

@@ -54,6 +54,18 @@ def _count(kind: str) -> None:
         setattr(counter, kind, getattr(counter, kind) + 1)
 
 
+def _check_output(out: Any, box: type) -> None:
+    """Refuse outputs the transforms cannot differentiate (a list or tuple of results, the other
+    mode's values) instead of treating them as constants with derivative 0."""
+    if isinstance(out, box | int | float | np.generic):
+        return
+    if isinstance(out, np.ndarray) and out.dtype.kind in "biuf":
+        return
+    raise TypeError(
+        f"the function must return a number, a numpy array or a {box.__name__}, got {type(out).__name__}"
+    )
+
+
 # ---------------------------------------------------------------- forward mode
 
 
@@ -69,6 +81,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     _count("forward")
     inputs = [ForwardDiff(p, t, tag=tag) for p, t in zip(primals, tangents, strict=True)]
     out = f(*inputs)
+    _check_output(out, ForwardDiff)
     return primal_of(out, tag), tangent_of(out, tag)
 
 
@@ -90,6 +103,14 @@ def derivative(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
 # ---------------------------------------------------------------- reverse mode
 
 
+def _zero_like(value: Any) -> Any:
+    return np.zeros_like(value) if np.ndim(value) else 0.0
+
+
+def _fresh(g: Any) -> Any:
+    return g.copy() if isinstance(g, np.ndarray) else g
+
+
 def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
     """Record ``f(*primals)`` once; return its value and a function computing :math:`\\bar y^T J_f`.
 
@@ -98,12 +119,13 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     """
     leaves = [ReverseDiff(p) for p in primals]
     out = f(*leaves)
+    _check_output(out, ReverseDiff)
     if not isinstance(out, ReverseDiff):
         value = out
 
         def vjp_constant(cotangent: Any) -> tuple[Any, ...]:
             _count("reverse")
-            return tuple(np.zeros_like(leaf.value) if np.ndim(leaf.value) else 0.0 for leaf in leaves)
+            return tuple(_zero_like(leaf.value) for leaf in leaves)
 
         return value, vjp_constant
 
@@ -111,8 +133,9 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
         _count("reverse")
         seed = out._seed(cotangent)
         _, found = backpropagate(out, seed)
+        # Copies: an adjoint may be a read-only broadcast view, or share memory with the cotangent.
         return tuple(
-            found.get(id(leaf), np.zeros_like(leaf.value) if np.ndim(leaf.value) else 0.0) for leaf in leaves
+            _fresh(found[id(leaf)]) if id(leaf) in found else _zero_like(leaf.value) for leaf in leaves
         )
 
     return out.value, vjp_fn

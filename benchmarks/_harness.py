@@ -25,7 +25,9 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+K = TypeVar("K")
 
 
 def time_call(fn: Callable[[], Any]) -> float:
@@ -110,22 +112,29 @@ def ratio_rounds(
     return result
 
 
-def median_within_budget(
-    prepare: Callable[[], Callable[[], Any]], max_repeats: int, budget_s: float
-) -> tuple[float, int]:
-    """Median seconds of a timed call, over at most ``max_repeats`` calls, stopping early once the
-    timed calls have used ``budget_s`` seconds (at least one call is always made).
+def prepared_rounds(
+    prepares: Mapping[K, Callable[[], Callable[[], Any]]],
+    rounds: int,
+    calls_per_round: Mapping[K, int] | None = None,
+) -> dict[K, list[float]]:
+    """Time calls that need an untimed preparation, interleaving the entries round by round.
 
-    ``prepare()`` is called, untimed, before every timed call and returns the zero-argument callable
-    to time (for example: build a graph, then return its ``backward``).
-
-    Returns ``(median_seconds, calls_made)``.
+    In each of ``rounds`` rounds, every entry in turn is timed ``calls_per_round[key]`` times
+    (default once); before every timed call, ``prepares[key]()`` runs untimed and returns the
+    zero-argument callable to time (for example: build a graph, then return its ``backward``).
+    Interleaving the entries spreads a burst of load from other processes over all of them
+    instead of one. Returns the list of times (seconds) per key.
     """
-    if max_repeats < 1:
-        raise ValueError(f"max_repeats must be at least 1, got {max_repeats}")
-    times: list[float] = []
-    while len(times) < max_repeats and (not times or sum(times) < budget_s):
-        call = prepare()
-        times.append(time_call(call))
-        del call
-    return statistics.median(times), len(times)
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    times: dict[K, list[float]] = {key: [] for key in prepares}
+    for _ in range(rounds):
+        for key, prepare in prepares.items():
+            calls = 1 if calls_per_round is None else calls_per_round[key]
+            if calls < 1:
+                raise ValueError(f"calls per round must be at least 1, got {calls} for {key!r}")
+            for _ in range(calls):
+                call = prepare()
+                times[key].append(time_call(call))
+                del call
+    return times

@@ -26,6 +26,7 @@ Run: ``python benchmarks/bench_mlp_torch.py [--quick] [--threads N]``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ def make_problem(batch: int = BATCH, seed: int = 0) -> Problem:
     rng = np.random.default_rng(seed)
     weights = [
         rng.uniform(-1.0, 1.0, size=(n_in, n_out)).astype(np.float32) / np.float32(np.sqrt(n_in))
-        for n_in, n_out in zip(SIZES[:-1], SIZES[1:], strict=True)
+        for n_in, n_out in itertools.pairwise(SIZES)
     ]
     X = rng.random((batch, SIZES[0]), dtype=np.float32)
     labels = rng.integers(0, SIZES[-1], size=batch)
@@ -90,7 +91,7 @@ class AdlibMLP:
         return -logp[np.arange(len(labels)), labels].mean()
 
     def step(self, X: np.ndarray, labels: np.ndarray, lr: float = LEARNING_RATE) -> ReverseDiff:
-        """Zero gradients, forward, backward, and the in-place update :math:`W \\leftarrow W - \\eta\\bar W`."""
+        """Zero gradients, forward, backward, then update in place: :math:`W \\leftarrow W - \\eta\\bar W`."""
         for w in self.weights:
             w.grad = None
         loss = self.loss(X, labels)
@@ -166,9 +167,13 @@ def check_agreement(problem: Problem, rtol: float = 1e-4) -> Agreement:
         if w.grad.dtype != np.float32:
             raise BenchmarkMismatch(f"adlib's gradient is {w.grad.dtype}, not float32")
         diffs.append(float(np.max(np.abs(g_torch - w.grad)) / np.max(np.abs(g_torch))))
-    agreement = Agreement(loss_torch=float(th_loss.item()), loss_adlib=float(ad_loss.value), max_rel_grad_diff=diffs)
+    agreement = Agreement(
+        loss_torch=float(th_loss.item()), loss_adlib=float(ad_loss.value), max_rel_grad_diff=diffs
+    )
     if not agreement.loss_rel_diff <= rtol:
-        raise BenchmarkMismatch(f"losses differ: torch {agreement.loss_torch!r}, adlib {agreement.loss_adlib!r}")
+        raise BenchmarkMismatch(
+            f"losses differ: torch {agreement.loss_torch!r}, adlib {agreement.loss_adlib!r}"
+        )
     if not max(diffs) <= rtol:
         raise BenchmarkMismatch(f"gradients differ: relative differences per layer {diffs}")
     return agreement
@@ -244,7 +249,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Command line: print the result table as markdown."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (numpy: OPENBLAS_NUM_THREADS)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (numpy: OPENBLAS_NUM_THREADS)"
+    )
     args = parser.parse_args(argv)
     for table in run(quick=args.quick, threads=args.threads):
         print(table.to_markdown())

@@ -23,10 +23,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """torch.func.jvp calls the deprecated torch.jit.script internally; that is torch's business."""
+    config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
 
 # Exact rules against torch / the other mode: only rounding differs.
 RTOL_EXACT = 1e-10
@@ -155,8 +162,12 @@ def assert_close(actual: Any, expected: Any, rtol: float = RTOL_EXACT, atol: flo
     """Equal shapes (no broadcasting a scalar against an array) and entries within tolerance."""
     actual_arr = np.asarray(actual, dtype=np.float64)
     expected_arr = np.asarray(expected, dtype=np.float64)
-    assert actual_arr.shape == expected_arr.shape, f"shape {actual_arr.shape} != expected {expected_arr.shape}"
-    np.testing.assert_allclose(actual_arr, expected_arr, rtol=rtol, atol=atol)
+    assert actual_arr.shape == expected_arr.shape, (
+        f"shape {actual_arr.shape} != expected {expected_arr.shape}"
+    )
+    # The quick test first; numpy's assert (slow, but with a good report) only on failure.
+    if not np.all(np.abs(actual_arr - expected_arr) <= atol + rtol * np.abs(expected_arr)):
+        np.testing.assert_allclose(actual_arr, expected_arr, rtol=rtol, atol=atol)
 
 
 def random_like(shape: tuple[int, ...], seed: int) -> Any:
