@@ -143,7 +143,8 @@ def write_results(path: Path, tables: Sequence[Table], info: dict[str, str], qui
         lines += ["**Quick smoke run (`--quick`): tiny sizes, few repeats — not a measurement.**", ""]
     lines += [
         "Written by `python benchmarks/run_all.py`. Peers are timed in the same run, interleaved; "
-        "every figure is a median (see `benchmarks/README.md`).",
+        "every figure is a median (see `benchmarks/README.md`). The machine may be shared with other "
+        "work; the load average below says how busy it was when the run started.",
         "",
         "| machine | |",
         "|---|---|",
@@ -152,7 +153,7 @@ def write_results(path: Path, tables: Sequence[Table], info: dict[str, str], qui
     lines.append("")
     lines.append("| benchmark | goal | status |")
     lines.append("|---|---|---|")
-    lines.extend(f"| {t.title} | {t.goal or '-'} | {t.status} |" for t in tables)
+    lines.extend(f"| {t.title} | {t.goal} | {t.status} |" for t in tables if t.goal)
     lines.append("")
     lines.extend(t.to_markdown() for t in tables)
     text = "\n".join(lines)

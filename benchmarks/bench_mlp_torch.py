@@ -10,7 +10,7 @@ first two layers, float32. With a batch :math:`X \\in \\mathbb{R}^{64 \\times 78
     W_k \\leftarrow W_k - \\eta\\, \\partial L / \\partial W_k.
 
 adlib writes the loss as ``log_softmax`` + integer-label pick by indexing + ``mean``; PyTorch uses
-``nn.Linear(..., bias=False)`` layers and ``nn.functional.cross_entropy`` with ``torch.optim.SGD``.
+``nn.Linear(..., bias=False)`` layers and ``nn.functional.cross_entropy``; both update by plain SGD.
 adlib stores :math:`W_k` as (in, out) so that ``X @ W``; torch stores the transpose (out, in), and the
 weights are copied across so both start equal. :func:`check_agreement` compares the loss and all
 three gradients (float32 tolerance) before anything is timed.
@@ -105,7 +105,12 @@ class AdlibMLP:
 
 
 class TorchMLP:
-    """The same network as ``nn.Sequential`` of bias-free ``nn.Linear`` and ``nn.ReLU``, with SGD."""
+    """The same network as ``nn.Sequential`` of bias-free ``nn.Linear`` and ``nn.ReLU``, trained by SGD.
+
+    The update is written out under ``torch.no_grad()``, as adlib's is; it is what
+    ``torch.optim.SGD`` (no momentum) computes, without the optimizer's bookkeeping (and without
+    the ~1.5 s import of ``torch._dynamo`` that constructing an optimizer triggers).
+    """
 
     def __init__(self, weights: Sequence[np.ndarray], lr: float = LEARNING_RATE) -> None:
         layers: list[torch.nn.Module] = []
@@ -117,14 +122,18 @@ class TorchMLP:
             if k < len(weights) - 1:
                 layers.append(torch.nn.ReLU())
         self.model = torch.nn.Sequential(*layers)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr)
+        self.params = list(self.model.parameters())
+        self.lr = lr
 
     def step(self, X: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Zero gradients, forward, cross-entropy, backward, SGD update."""
-        self.optimizer.zero_grad(set_to_none=True)
+        for p in self.params:
+            p.grad = None
         loss = torch.nn.functional.cross_entropy(self.model(X), labels)
         loss.backward()
-        self.optimizer.step()
+        with torch.no_grad():
+            for p in self.params:
+                p -= self.lr * p.grad
         return loss
 
     def weight_grads(self) -> list[np.ndarray]:

@@ -114,9 +114,9 @@ def central_jacobian(f: Callable[..., Any], args: Sequence[Any], argnum: int) ->
     return np.stack(columns, axis=-1).reshape(out_shape + x.shape)
 
 
-def central_derivative(f: Callable[[float], float], x: float) -> float:
-    """f'(x) of a scalar function by the same five-point stencil."""
-    h = 1e-3 * max(abs(x), 0.1)
+def central_derivative(f: Callable[[float], float], x: float, h: float | None = None) -> float:
+    """f'(x) of a scalar function by the same five-point stencil (step ``h``, by default as above)."""
+    h = 1e-3 * max(abs(x), 0.1) if h is None else h
     return float(_five_point(lambda s: np.asarray(f(x + s), dtype=np.float64), h))
 
 

@@ -121,9 +121,8 @@ def _linear_vjp(g: np.ndarray, ans: Any, wanted: tuple[Any, ...], X: Any, W: Any
     return dX, dW, db
 
 
-LINEAR = Primitive(
-    "linear", _linear_value, jvp_rule=_linear_jvp, vjp_rule=_linear_vjp, template="{0} @ {1} + b"
-)
+# No template: a trace shows the node as linear(X, W) or linear(X, W, b).
+LINEAR = Primitive("linear", _linear_value, jvp_rule=_linear_jvp, vjp_rule=_linear_vjp)
 
 # ---------------------------------------------------------------- public functions
 
