@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from . import data, grading
+from .activations import ACTIVATIONS, activation_derivative, elu, gelu, leaky_relu, prelu, silu, swish
 from .arrays import getitem, log_softmax, matmul, mean, reshape, sum, transpose
 from .calculus import (
     abs,
@@ -46,6 +47,7 @@ from .numerical import (
     numerical_jacobian,
     step_size_study,
 )
+from .optim import SGD
 from .primitive import Primitive
 from .reverse import ReverseDiff, backpropagate, topological_order
 from .trace import Trace, trace
@@ -54,7 +56,7 @@ from .transforms import PassCount, count_passes, derivative, grad, jacobian, jvp
 __version__ = "0.1.0"
 
 # Loaded on first use: they import torch or SymPy, which a plain ``import adlib`` should not pay for.
-_LAZY_SUBMODULES = ("experiments", "symbolic", "nn")
+_LAZY_SUBMODULES = ("experiments", "symbolic", "nn", "training")
 
 
 def __getattr__(name: str) -> Any:
@@ -62,7 +64,10 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'adlib' has no attribute {name!r}")
 
+
 __all__ = [
+    "ACTIVATIONS",
+    "SGD",
     "CountingFunction",
     "ForwardDiff",
     "GradcheckError",
@@ -73,6 +78,7 @@ __all__ = [
     "StepSizeStudy",
     "Trace",
     "abs",
+    "activation_derivative",
     "add",
     "apply",
     "backpropagate",
@@ -83,16 +89,19 @@ __all__ = [
     "derivative",
     "divide",
     "draw_graph",
+    "elu",
     "erf",
     "exp",
     "experiments",
     "forward_difference",
+    "gelu",
     "getitem",
     "grad",
     "gradcheck",
     "grading",
     "jacobian",
     "jvp",
+    "leaky_relu",
     "log",
     "log_softmax",
     "matmul",
@@ -102,16 +111,19 @@ __all__ = [
     "numerical_gradient",
     "numerical_jacobian",
     "power",
+    "prelu",
     "raw",
     "relu",
     "reshape",
     "sigmoid",
+    "silu",
     "sin",
     "softplus",
     "sqrt",
     "step_size_study",
     "subtract",
     "sum",
+    "swish",
     "symbolic",
     "tan",
     "tanh",
