@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,9 @@ def strip_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def execute(path: Path, *, cell_timeout: int = 120, cwd: Path | None = None) -> Executed:
     """Run every cell of the notebook at ``path`` in a fresh kernel; raise on the first error.
 
-    The kernel starts in ``cwd`` (default: the notebook's folder) with matplotlib's
-    non-interactive backend, so plots render without a display.
+    The kernel starts in ``cwd`` (default: the notebook's folder) with this process's
+    environment, less any ``MPLBACKEND``: the kernel then uses matplotlib's inline backend,
+    which needs no display and embeds every figure in the executed notebook.
     """
     from nbclient import NotebookClient
 
@@ -57,7 +59,8 @@ def execute(path: Path, *, cell_timeout: int = 120, cwd: Path | None = None) -> 
         resources={"metadata": {"path": str(cwd or path.parent)}},
     )
     start = time.perf_counter()
-    client.execute(env={"MPLBACKEND": "Agg"})
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    client.execute(env=env)
     return Executed(path, nb, time.perf_counter() - start)
 
 
