@@ -7,6 +7,7 @@ committed keys no longer match their source.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,12 +26,18 @@ def generate_solution(name: str, course: Path | None = None) -> dict[str, nbform
     course = course_root(course)
     with tempfile.TemporaryDirectory(prefix=f"adsolution-{name}-") as tmp:
         scratch = scratch_course(course, name, Path(tmp))
+        # nbgrader only generates a solution for an assignment its gradebook knows.
+        run_nbgrader(scratch, "generate_assignment", name, "--force")
         run_nbgrader(scratch, "generate_solution", name, "--force")
         folder = scratch / "solution" / name
         return {p.name: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
 
 
 def _canonical(nb: nbformat.NotebookNode) -> str:
+    """The notebook as text, without the run timestamps nbgrader rewrites on every generation."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
     return nbformat.writes(nb)
 
 

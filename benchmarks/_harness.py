@@ -16,6 +16,10 @@ Rules every benchmark here follows:
   that a full collection costs.
 * A *round* is ``repeats`` interleaved calls; its ratio is ``median(slow) / median(fast)``.
   Several rounds give several ratios, and the reported figure is their median.
+
+Pausing the collector measures the differentiation machinery itself, but it is not how a user
+runs a training loop. :func:`block_rounds` measures that case: blocks of consecutive steps with
+the collector on, timing how much of each step the collector takes.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,14 +37,21 @@ K = TypeVar("K")
 
 def time_call(fn: Callable[[], Any]) -> float:
     """Seconds taken by one call ``fn()``; the young generation is collected before, collection
-    is paused during."""
+    is paused during.
+
+    The result is kept until the clock has stopped, so freeing it (for a graph, tens of thousands
+    of nodes) is not timed: a graph freed by reference counting (adlib) is then treated like a
+    graph freed by the cyclic collector (micrograd), whose collection is never inside the call.
+    """
     gc.collect(0)
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
+        result = fn()
+        elapsed = time.perf_counter() - start
+        del result
+        return elapsed
     finally:
         if was_enabled:
             gc.enable()
@@ -138,3 +150,69 @@ def prepared_rounds(
                 times[key].append(time_call(call))
                 del call
     return times
+
+
+@contextmanager
+def collector_time() -> Iterator[list[float]]:
+    """Measure the time the cyclic garbage collector spends inside the ``with`` block.
+
+    Yields a one-element list whose entry is the total seconds of all collections so far
+    (read it after the block).
+    """
+    total = [0.0]
+    started: list[float] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            total[0] += time.perf_counter() - started.pop()
+
+    gc.callbacks.append(callback)
+    try:
+        yield total
+    finally:
+        gc.callbacks.remove(callback)
+
+
+@dataclass
+class BlockTimes:
+    """Per round: milliseconds per step and, of those, milliseconds in the garbage collector."""
+
+    ms_per_step: list[float] = field(default_factory=list)
+    gc_ms_per_step: list[float] = field(default_factory=list)
+
+
+def block_rounds(
+    fns: Mapping[str, Callable[[], Any]], rounds: int, steps: int, warmup: int = 1
+) -> dict[str, BlockTimes]:
+    """Time blocks of ``steps`` consecutive calls with the garbage collector **on**, as in a
+    training loop; the contenders take turns block by block for ``rounds`` rounds.
+
+    Before each block a full collection (untimed) clears the garbage left by the previous block,
+    so one contender's garbage is not collected on the other's time; within a block, each step's
+    leftover garbage is collected during the following steps, as it would be in a real loop.
+    """
+    if rounds < 1 or steps < 1:
+        raise ValueError(f"rounds and steps must be at least 1, got rounds={rounds}, steps={steps}")
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    result = {name: BlockTimes() for name in fns}
+    was_enabled = gc.isenabled()
+    try:
+        for _ in range(rounds):
+            for name, fn in fns.items():
+                gc.collect()
+                gc.enable()
+                with collector_time() as in_gc:
+                    start = time.perf_counter()
+                    for _ in range(steps):
+                        fn()
+                    elapsed = time.perf_counter() - start
+                result[name].ms_per_step.append(1e3 * elapsed / steps)
+                result[name].gc_ms_per_step.append(1e3 * in_gc[0] / steps)
+    finally:
+        if not was_enabled:
+            gc.disable()
+    return result

@@ -136,7 +136,7 @@ def test_mixing_forward_and_reverse_is_a_type_error(op: Callable[[Any, Any], Any
 
 
 def test_mixing_in_generic_functions_and_constructors() -> None:
-    with pytest.raises(TypeError, match="ForwardDiff.*ReverseDiff"):
+    with pytest.raises(TypeError, match=r"ForwardDiff.*ReverseDiff"):
         adlib.log_softmax(ForwardDiff(np.ones(2), np.ones(2)) + adlib.sum(ReverseDiff(np.ones(2))))
     with pytest.raises(TypeError, match="ForwardDiff around a ReverseDiff"):
         ForwardDiff(ReverseDiff(1.0))
@@ -146,11 +146,19 @@ def test_mixing_in_generic_functions_and_constructors() -> None:
         ReverseDiff(ReverseDiff(1.0))
 
 
+def test_forward_over_reverse_and_reverse_over_forward_are_refused() -> None:
+    """Nesting works within forward mode; across the two modes it is a clear TypeError."""
+    with pytest.raises(TypeError, match="ReverseDiff around a ForwardDiff"):
+        adlib.derivative(lambda x: adlib.grad(lambda y: y * y)(x))(3.0)
+    with pytest.raises(TypeError, match="ForwardDiff around a ReverseDiff"):
+        adlib.grad(lambda x: adlib.derivative(adlib.sin)(x))(1.0)
+
+
 def test_a_transform_refuses_the_other_modes_output() -> None:
     outside = ReverseDiff(1.0)
     with pytest.raises(TypeError, match="ForwardDiff and ReverseDiff"):
         adlib.derivative(lambda x: x * outside)(2.0)
-    with pytest.raises(TypeError, match="must return .* ForwardDiff, got ReverseDiff"):
+    with pytest.raises(TypeError, match=r"must return .* ForwardDiff, got ReverseDiff"):
         adlib.derivative(lambda x: outside)(2.0)
 
 

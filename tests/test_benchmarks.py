@@ -115,6 +115,21 @@ def test_adlib_gradients_match_central_differences_of_the_numpy_loss(small_setup
         assert grads[i] == pytest.approx(fd, rel=1e-5, abs=1e-8), f"parameter {i}"
 
 
+def test_array_mode_network_agrees_with_micrograd_and_the_numpy_loss(small_setup) -> None:
+    s = small_setup
+    arr = bm.AdlibArrayMLP.from_micrograd(s.micrograd)
+    agreement = bm.check_array_agreement(s.micrograd, arr, s.X, s.y)
+    assert agreement.loss_diff <= 1e-12 and agreement.max_grad_diff <= 1e-12
+    params = np.array([float(p.data) for p in s.micrograd.parameters()])
+    assert agreement.loss_adlib == pytest.approx(
+        _numpy_svm_loss(params, np.array(s.X), np.array(s.y)), rel=1e-12
+    )
+    # flat_grads must follow micrograd's order: perturbing one bias changes exactly that entry's meaning.
+    arr.biases[0].value[3] += 1e-3
+    with pytest.raises(bm.BenchmarkMismatch):
+        bm.check_array_agreement(s.micrograd, arr, s.X, s.y)
+
+
 def test_check_agreement_notices_a_different_weight() -> None:
     s = bm.make_setup(n_samples=8)
     s.adlib.parameters()[5].value += 1e-6
@@ -264,7 +279,17 @@ def test_table_rejects_ragged_rows() -> None:
 # ---------------------------------------------------------------- the quick run end to end
 
 EXPECTED_COLUMNS = {
-    "adlib vs micrograd": ["round", "micrograd ms/step", "adlib ms/step", "speed-up (micrograd / adlib)"],
+    "GC paused: adlib vs micrograd": [
+        "round",
+        "micrograd ms/step",
+        "adlib ms/step",
+        "speed-up (micrograd / adlib)",
+    ],
+    "GC on (training-loop blocks)": [
+        "micrograd ms/step in GC",
+        "adlib ms/step in GC",
+        "speed-up (micrograd / adlib)",
+    ],
     "adlib arrays vs torch": ["round", "torch ms/step", "adlib ms/step", "adlib / torch"],
     "Backward time on chains": ["nodes", "forward ms", "forward ns/node", "backward ms", "backward ns/node"],
     "Logistic map": ["n", "paths 2^(n-1)", "nodes", "recursive backward ms", "adlib backward ms"],

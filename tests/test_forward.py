@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from conftest import DOMAINS, FAST, RTOL_FD, arrays_of, assert_close, central_derivative, reals
 from hypothesis import given
 from hypothesis import strategies as st
@@ -100,7 +101,9 @@ def test_constant_on_the_right(case: int, kind: str, v: float, c: float, t: floa
     out = op(ForwardDiff(v, t), const)
     assert isinstance(out, ForwardDiff)
     assert_close(out.value, value(v, np.asarray(const, dtype=float)))
-    assert_close(out.grad, np.broadcast_to(tangent(v, np.asarray(const, dtype=float), t), np.shape(out.value)))
+    assert_close(
+        out.grad, np.broadcast_to(tangent(v, np.asarray(const, dtype=float), t), np.shape(out.value))
+    )
 
 
 @pytest.mark.parametrize("kind", list(CONSTANT_KINDS))
@@ -114,7 +117,9 @@ def test_constant_on_the_left(case: int, kind: str, v: float, c: float, t: float
     out = op(const, ForwardDiff(v, t))
     assert isinstance(out, ForwardDiff)
     assert_close(out.value, value(v, np.asarray(const, dtype=float)))
-    assert_close(out.grad, np.broadcast_to(tangent(v, np.asarray(const, dtype=float), t), np.shape(out.value)))
+    assert_close(
+        out.grad, np.broadcast_to(tangent(v, np.asarray(const, dtype=float), t), np.shape(out.value))
+    )
 
 
 def test_array_on_the_left_matmul() -> None:
@@ -334,3 +339,78 @@ def test_hand_built_dual_numbers_inside_derivative() -> None:
     out = adlib.derivative(lambda x: x * c)(2.0)
     assert isinstance(out, ForwardDiff)
     assert out.value == 3.0 and out.grad == 1.0
+
+
+# ---------------------------------------------------------------- second order: forward over forward
+
+LIB = {
+    "adlib": {
+        "log_softmax": lambda x: adlib.log_softmax(x, axis=-1),
+        "sum": adlib.sum,
+        "matrix": np.array([[1.0, -0.5, 2.0, 0.25], [0.5, 1.5, -1.0, 1.0]]),
+        **{
+            n: getattr(adlib, n)
+            for n in "exp log sin cos tan tanh sqrt abs relu sigmoid softplus erf".split()
+        },
+    },
+    "torch": {
+        "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
+        "sum": torch.sum,
+        "matrix": torch.tensor([[1.0, -0.5, 2.0, 0.25], [0.5, 1.5, -1.0, 1.0]], dtype=torch.float64),
+        "softplus": torch.nn.functional.softplus,
+        "erf": torch.special.erf,
+        **{n: getattr(torch, n) for n in "exp log sin cos tan tanh sqrt abs relu sigmoid".split()},
+    },
+}
+
+# Scalar functions of a vector of 4 entries, together covering every primitive; (name, domain, f(x, L)).
+SECOND_ORDER: list[tuple[str, str, Callable[[Any, dict[str, Any]], Any]]] = [
+    ("exp*sin", "any", lambda x, L: L["sum"](L["exp"](x) * L["sin"](x))),
+    ("log/sqrt", "positive", lambda x, L: L["sum"](L["log"](x) / L["sqrt"](x))),
+    ("tan*tanh-cos", "tan", lambda x, L: L["sum"](L["tan"](x) * L["tanh"](x) - L["cos"](x))),
+    ("sigmoid^3", "any", lambda x, L: L["sum"](L["sigmoid"](x) ** 3)),
+    ("softplus*erf", "any", lambda x, L: L["sum"](L["softplus"](x) * L["erf"](x))),
+    ("kinks", "kink", lambda x, L: L["sum"](L["abs"](x) * x * x + L["relu"](x) * x * x * x)),
+    ("x^x", "positive", lambda x, L: L["sum"](x**x)),
+    ("1/(1+x^2)", "any", lambda x, L: L["sum"](1.0 / (1.0 + x * x))),
+    ("-(x-x^2)^2", "any", lambda x, L: L["sum"](-((x - x**2) ** 2))),
+    ("(Ax)^2", "any", lambda x, L: L["sum"]((L["matrix"] @ x) ** 2)),
+    ("matrix square", "any", lambda x, L: (x.reshape(2, 2) @ x.reshape(2, 2)).sum()),
+    ("transpose/mean", "any", lambda x, L: (x.reshape(2, 2).T[0] * x[1:3]).mean() * x.sum()),
+    ("repeated index", "any", lambda x, L: (x[[0, 0, 2]] ** 3).sum()),
+    (
+        "log_softmax",
+        "any",
+        lambda x, L: (L["log_softmax"](x.reshape(2, 2) * x[::3]) * L["matrix"][:, :2]).sum(),
+    ),
+]
+
+
+def _torch_hvp(f: Callable[[Any, dict[str, Any]], Any], x: np.ndarray, u: np.ndarray, v: np.ndarray) -> float:
+    """u^T H v by double backward in torch float64."""
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(f(t, LIB["torch"]), t, create_graph=True)
+    (hv,) = torch.autograd.grad(g @ torch.tensor(v, dtype=torch.float64), t)
+    return float(hv.detach().numpy() @ u)
+
+
+@pytest.mark.parametrize(("name", "domain", "f"), SECOND_ORDER, ids=[s[0] for s in SECOND_ORDER])
+@FAST
+@given(data=st.data())
+def test_second_order_forward_over_forward_matches_torch(
+    name: str, domain: str, f: Callable[[Any, dict[str, Any]], Any], data: Any
+) -> None:
+    """A JVP of a JVP is u^T H v; it must equal torch's double backward, and be symmetric in u, v."""
+    x = data.draw(arrays_of((4,), DOMAINS[domain]))
+    u = data.draw(arrays_of((4,), reals(-1.0, 1.0)))
+    v = data.draw(arrays_of((4,), reals(-1.0, 1.0)))
+
+    def directional(y: Any, direction: np.ndarray) -> Any:
+        return adlib.jvp(lambda z: f(z, LIB["adlib"]), (y,), (direction,))[1]
+
+    uhv = adlib.jvp(lambda y: directional(y, u), (x,), (v,))[1]
+    vhu = adlib.jvp(lambda y: directional(y, v), (x,), (u,))[1]
+    expected = _torch_hvp(f, x, u, v)
+    scale = 1.0 + abs(expected)
+    assert_close(uhv, expected, rtol=1e-9, atol=1e-11 * scale)
+    assert_close(vhu, expected, rtol=1e-9, atol=1e-11 * scale)

@@ -205,6 +205,15 @@ STRUCTURAL += [
         torch.tensor([True, False, True, True]),
     ),
     _index_case("scalar-entry", (2, 1), (2, 1)),
+    # torch has no negative steps; flip is the same map.
+    Case(
+        "getitem",
+        "reversed-rows",
+        lambda x: adlib.getitem(x, (slice(None, None, -1), slice(0, 2))),
+        lambda x: torch.flip(x, [0])[:, 0:2],
+        ((4, 3),),
+        ("any",),
+    ),
     Case("log_softmax", "rows", adlib.log_softmax, lambda x: torch.log_softmax(x, -1), ((2, 3),), ("any",)),
     Case(
         "log_softmax",
@@ -215,6 +224,30 @@ STRUCTURAL += [
         ("any",),
     ),
     Case("log_softmax", "vector", adlib.log_softmax, lambda x: torch.log_softmax(x, -1), ((4,),), ("any",)),
+    Case(
+        "log_softmax",
+        "middle-axis",
+        lambda x: adlib.log_softmax(x, axis=1),
+        lambda x: torch.log_softmax(x, 1),
+        ((2, 3, 2),),
+        ("any",),
+    ),
+    Case(
+        "sum",
+        "axis=(-1,0)",
+        lambda x: adlib.sum(x, axis=(-1, 0)),
+        lambda x: torch.sum(x, dim=(-1, 0)),
+        ((2, 3, 2),),
+        ("any",),
+    ),
+    Case(
+        "mean",
+        "axis=-2-keepdims",
+        lambda x: adlib.mean(x, axis=-2, keepdims=True),
+        lambda x: torch.mean(x, dim=-2, keepdim=True),
+        ((2, 3, 2),),
+        ("any",),
+    ),
 ]
 
 CASES: list[Case] = [

@@ -183,7 +183,8 @@ def test_reverse_equals_forward_equals_torch(program: Program, data: st.DataObje
     value = program(ADLIB, *inputs)
     assume(np.isfinite(value) and abs(value) < 1e8)
     torch_value, torch_grads = _torch_gradients(program, inputs)
-    scale = 1.0 + abs(torch_value)
+    # Rounding differs between the three; it is relative to the largest derivative around.
+    scale = 1.0 + max([abs(torch_value)] + [float(np.max(np.abs(g))) for g in torch_grads])
 
     # Reverse mode: one pass for all the inputs.
     value_rev, grads = adlib.value_and_grad(lambda *xs: program(ADLIB, *xs), argnums=(0, 1, 2))(*inputs)
@@ -191,15 +192,15 @@ def test_reverse_equals_forward_equals_torch(program: Program, data: st.DataObje
     for i, x in enumerate(inputs):
         # Forward mode: one pass per entry of this input.
         forward = adlib.jacobian(lambda xi, i=i: program(ADLIB, *_replace(inputs, i, xi)), "forward")(x)
-        assert_close(grads[i], forward, rtol=1e-9, atol=1e-12 * scale)
-        assert_close(grads[i], torch_grads[i], rtol=1e-9, atol=1e-12 * scale)
+        assert_close(grads[i], forward, rtol=1e-9, atol=1e-11 * scale)
+        assert_close(grads[i], torch_grads[i], rtol=1e-9, atol=1e-11 * scale)
 
     # Forward mode with every input perturbed at once: one JVP, against torch.func.jvp.
     tangents = [random_like(np.shape(x), seed=17 + i) for i, x in enumerate(inputs)]
     _, tangent = adlib.jvp(lambda *xs: program(ADLIB, *xs), inputs, tangents)
     _, torch_tangent = torch_jvp(lambda *xs: program(TORCH, *xs), inputs, tangents)
     expected = sum(float(np.sum(g * t)) for g, t in zip(torch_grads, tangents, strict=True))
-    assert_close(tangent, torch_tangent, rtol=1e-9, atol=1e-12 * scale)
+    assert_close(tangent, torch_tangent, rtol=1e-9, atol=1e-11 * scale)
     assert_close(tangent, expected, rtol=1e-9, atol=1e-9 * scale)
 
 

@@ -220,6 +220,24 @@ def test_array_methods_and_broadcast_reductions() -> None:
     assert_close(b.grad, weights.sum(axis=0))
 
 
+def test_float32_stays_float32() -> None:
+    """A float32 model gets float32 gradients (the seed 1.0 must not widen them to float64)."""
+    w = ReverseDiff(np.full((3, 2), 0.5, dtype=np.float32))
+    x = np.ones((4, 3), dtype=np.float32)
+    h = (x @ w).tanh()
+    loss = -adlib.log_softmax(h)[np.arange(4), [0, 1, 0, 1]].mean() + (h**2).sum() + adlib.relu(h).mean()
+    loss.backward()
+    assert loss.value.dtype == np.float32
+    assert w.grad.dtype == np.float32
+
+
+def test_repr_shows_value_and_grad() -> None:
+    x = ReverseDiff(2.0)
+    assert repr(x) == "ReverseDiff(value=2.0, grad=None)"
+    (x * 3.0).backward()
+    assert repr(x) == "ReverseDiff(value=2.0, grad=3.0)"
+
+
 # ---------------------------------------------------------------- graph structure
 
 

@@ -243,3 +243,13 @@ def test_jvp_is_a_jacobian_column_and_vjp_a_row(x: np.ndarray, t: int) -> None:
     e = np.eye(3)[t]
     assert_close(adlib.jvp(f, (x,), (e,))[1], jac[:, t])
     assert_close(adlib.vjp(f, x)[1](e)[0], jac[t, :])
+
+
+def test_identity_and_unused_arguments() -> None:
+    """f(x, y) = x: the output is the leaf itself; grad is (1, 0) and the Jacobian is I."""
+    assert adlib.grad(lambda x, y: x, argnums=(0, 1))(2.0, 3.0) == (1.0, 0.0)
+    assert_close(adlib.jacobian(lambda x: x, mode="reverse")(np.ones(3)), np.eye(3))
+    assert_close(adlib.jacobian(lambda x: x, mode="forward")(np.ones(3)), np.eye(3))
+    leaf = adlib.ReverseDiff(2.0)
+    leaf.backward()
+    assert leaf.grad == 1.0

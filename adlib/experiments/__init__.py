@@ -5,6 +5,7 @@ linear layer), gradient checkpointing. adlib experiments: vanishing gradients, b
 """
 
 from ._torch_memory import SavedTensorMeter, SavedTensorStats
+from .batch_size import BatchSizeResult, batch_size_experiment, plot_batch_size
 from .checkpointing import CheckpointingResult, checkpointing_experiment, make_deep_mlp
 from .custom_function import (
     HAMILTON_BLOCKS,
@@ -27,3 +28,11 @@ from .grad_modes import (
     make_matmul_net,
 )
 from .plotting import plot_checkpointing, plot_grad_modes, plot_quaternion_memory
+from .vanishing import (
+    COMPARED_ACTIVATIONS,
+    VanishingResult,
+    compare_activations,
+    plot_vanishing_gradients,
+    uniform_init,
+    vanishing_gradients,
+)
