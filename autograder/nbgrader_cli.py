@@ -21,6 +21,16 @@ def nbgrader_env() -> dict[str, str]:
     return env
 
 
+def ensure_scripts_on_path() -> None:
+    """Put this Python's scripts first on PATH for in-process nbgrader calls.
+
+    nbgrader's Gradebook runs the ``alembic`` command when it creates a new database.
+    """
+    scripts = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != scripts:
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 def run_nbgrader(course: Path, *args: str, timeout: float | None = 1800) -> str:
     """Run ``nbgrader ARGS`` inside ``course``; return its combined output or raise NbgraderError."""
     cmd = [sys.executable, "-m", "nbgrader", *args]

@@ -1,0 +1,180 @@
+"""``adcourse``: the instructor's whole loop around stock nbgrader in a few commands.
+
+adcourse release NAME | --all       build the student versions
+adcourse collect NAME PATH          take submissions from student folders or LMS zips
+adcourse autograde NAME [--jobs N]  grade every submission in parallel, with a progress bar
+adcourse feedback NAME              per-student HTML feedback
+adcourse report NAME                grades.csv, report.md and a score histogram
+adcourse check [NAME]               prove an assignment's tests right (key, blank, mistakes)
+adcourse demo                       all of it on a simulated class, offline
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .paths import REPO_ROOT, CourseError, assignment_dir, assignment_names, course_root
+
+
+def _release(args: argparse.Namespace) -> int:
+    from .nbgrader_cli import run_nbgrader
+
+    course = course_root(args.course)
+    names = assignment_names(course) if args.all else [args.name]
+    if not args.all and not args.name:
+        raise CourseError("name an assignment to release, or pass --all")
+    for name in names:
+        assignment_dir(course, name)
+        run_nbgrader(course, "generate_assignment", name, "--force")
+        print(f"released {name}: {course / 'release' / name}")
+    return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from .collect import collect
+
+    course = course_root(args.course)
+    report = collect(course, args.name, Path(args.path))
+    print(report.summary())
+    return 0
+
+
+def _autograde(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .engine import autograde
+    from .engine.run import find_submissions
+
+    course = course_root(args.course)
+    assignment_dir(course, args.name)
+    total = len(find_submissions(course, args.name, args.student))
+    with tqdm(total=total, desc=f"autograde {args.name}", unit="submission", file=sys.stderr) as bar:
+
+        def tick(status) -> None:
+            bar.update(1)
+            bar.set_postfix_str(f"{status.student}: {status.status}")
+
+        run = autograde(course, args.name, jobs=args.jobs, students=args.student, on_graded=tick)
+    print(
+        f"graded {len(run.statuses)} submissions of {args.name} in {run.seconds:.1f} s with {run.jobs} workers"
+    )
+    for status in run.ungradable:
+        print(f"  {status.student}: {status.status} ({status.detail})")
+    return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from .nbgrader_cli import run_nbgrader
+
+    course = course_root(args.course)
+    assignment_dir(course, args.name)
+    run_nbgrader(course, "generate_feedback", args.name, "--force")
+    print(f"feedback for {args.name}: {course / 'feedback'}/<student>/{args.name}/")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    course = course_root(args.course)
+    assignment_dir(course, args.name)
+    report = build_report(course, args.name, Path(args.out) if args.out else None)
+    print(report.summary())
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import check_assignment
+
+    course = course_root(args.course)
+    names = [args.name] if args.name else assignment_names(course)
+    failed = 0
+    for name in names:
+        assignment_dir(course, name)
+        result = check_assignment(name, course)
+        print(result.summary())
+        failed += not result.ok
+    return 1 if failed else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    names = args.assignments.split(",") if args.assignments else None
+    result = run_demo(Path(args.out), names, jobs=args.jobs, say=lambda msg: print(msg, flush=True))
+    print()
+    print(result.table())
+    print()
+    course = result.workdir / "course"
+    print(f"course folder:  {course}")
+    print(f"reports:        {course / 'reports'}/<assignment>/report.md (grades.csv, histogram.png)")
+    print(f"feedback:       {course / 'feedback'}/<student>/<assignment>/")
+    print(f"gradebook:      {course / 'gradebook.db'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with --help on every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="adcourse", description="The AD course kit's instructor tools, around stock nbgrader."
+    )
+    parser.add_argument(
+        "--course", help="the nbgrader course folder (default: $ADCOURSE_ROOT or the kit's course/)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("release", help="build the student version of an assignment (or --all)")
+    p.add_argument("name", nargs="?", help="the assignment")
+    p.add_argument("--all", action="store_true", help="release every assignment")
+    p.set_defaults(func=_release)
+
+    p = sub.add_parser("collect", help="take submissions from student folders or LMS zip downloads")
+    p.add_argument("name", help="the assignment")
+    p.add_argument("path", help="a folder of student folders, a folder of zips/files, or one zip")
+    p.set_defaults(func=_collect)
+
+    p = sub.add_parser("autograde", help="grade every submission, in parallel, with a progress bar")
+    p.add_argument("name", help="the assignment")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.set_defaults(func=_autograde)
+
+    p = sub.add_parser("feedback", help="write per-student HTML feedback")
+    p.add_argument("name", help="the assignment")
+    p.set_defaults(func=_feedback)
+
+    p = sub.add_parser("report", help="grades as CSV, a report and a score histogram")
+    p.add_argument("name", help="the assignment")
+    p.add_argument("--out", help="output folder (default: COURSE/reports/NAME)")
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("check", help="prove an assignment's tests right: key full, blank 0, mistakes caught")
+    p.add_argument("name", nargs="?", help="the assignment (default: all)")
+    p.set_defaults(func=_check)
+
+    p = sub.add_parser("demo", help="release, simulate a class, autograde, feedback and report, offline")
+    p.add_argument("--out", default=str(REPO_ROOT / "out" / "demo"), help="work folder (default: out/demo)")
+    p.add_argument("--assignments", help="comma-separated subset (default: all)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``adcourse`` console script."""
+    from .nbgrader_cli import NbgraderError, ensure_scripts_on_path
+
+    args = build_parser().parse_args(argv)
+    ensure_scripts_on_path()
+    try:
+        return args.func(args)
+    except (CourseError, NbgraderError, ValueError, FileNotFoundError) as exc:
+        print(f"adcourse: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

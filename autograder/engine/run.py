@@ -1,0 +1,179 @@
+"""``autograde``: every submission of an assignment, graded in parallel, recorded by one writer."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import cell_timeout, db_url
+from ..nbgrader_cli import ensure_scripts_on_path, run_nbgrader
+from ..paths import CourseError, assignment_dir
+from .bundle import AssignmentBundle, Limits, build_bundle
+from .status import SubmissionStatus
+from .worker import SubmissionResult, grade_submission
+from .writer import record
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's submitted folder, read into memory."""
+
+    student: str
+    files: dict[str, bytes]
+    timestamp: str | None
+
+
+@dataclass
+class AutogradeRun:
+    """What one ``autograde`` call did."""
+
+    assignment: str
+    statuses: list[SubmissionStatus] = field(default_factory=list)
+    seconds: float = 0.0
+    jobs: int = 1
+
+    @property
+    def ungradable(self) -> list[SubmissionStatus]:
+        """Submissions that did not run to the end, with their reasons."""
+        return [s for s in self.statuses if s.status != "graded"]
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def find_submissions(
+    course: Path, assignment: str, students: Iterable[str] | None = None
+) -> list[Submission]:
+    """Every ``submitted/<student>/<assignment>/`` folder (or the named students'), read into memory."""
+    wanted = set(students) if students is not None else None
+    found = []
+    for folder in sorted((course / "submitted").glob(f"*/{assignment}")):
+        student = folder.parent.name
+        if wanted is not None and student not in wanted:
+            continue
+        files, timestamp = {}, None
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder).as_posix()
+            if path.is_dir() or ".ipynb_checkpoints" in rel or path.is_symlink():
+                continue
+            if rel == "timestamp.txt":
+                timestamp = path.read_text(encoding="utf-8", errors="replace").strip() or None
+                continue
+            files[rel] = path.read_bytes()
+        found.append(Submission(student, files, timestamp))
+    if wanted is not None and (missing := wanted - {s.student for s in found}):
+        raise CourseError(f"no submission of {assignment} from {', '.join(sorted(missing))}")
+    return found
+
+
+def ensure_in_gradebook(course: Path, assignment: str, url: str) -> None:
+    """Record the assignment in the course gradebook (nbgrader generate_assignment) if it is not there."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(url) as gb:
+        try:
+            gb.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    run_nbgrader(course, "generate_assignment", assignment, "--force")
+
+
+def _failed(bundle: AssignmentBundle, sub: Submission, exc: BaseException) -> SubmissionResult:
+    from .worker import NotebookResult
+
+    detail = f"the grading worker failed ({type(exc).__name__}: {str(exc)[:200]})"
+    notebooks = tuple(NotebookResult(name, None, {}, "error", detail) for name in bundle.notebooks)
+    return SubmissionResult(sub.student, bundle.assignment, notebooks, {}, sub.timestamp)
+
+
+Progress = Callable[[SubmissionStatus], None]
+
+
+def autograde(
+    course: Path,
+    assignment: str,
+    *,
+    jobs: int | None = None,
+    students: Iterable[str] | None = None,
+    limits: Limits | None = None,
+    on_graded: Progress | None = None,
+) -> AutogradeRun:
+    """Grade every submission of ``assignment`` with ``jobs`` worker processes (default: all cores).
+
+    Workers grade; this process alone writes the gradebook, as each result arrives. A worker
+    process that dies is replaced and its submission graded again; a submission that fails twice
+    is recorded as ungradable with the reason, and the rest of the class is graded regardless.
+    """
+    start = time.perf_counter()
+    ensure_scripts_on_path()
+    assignment_dir(course, assignment)
+    url = db_url(course)
+    submissions = find_submissions(course, assignment, students)
+    if not submissions:
+        raise CourseError(f"no submissions of {assignment} in {course / 'submitted'}")
+    ensure_in_gradebook(course, assignment, url)
+    bundle = build_bundle(course, assignment, limits or Limits(cell_timeout=cell_timeout(course)))
+    jobs = max(1, min(jobs or default_jobs(), len(submissions)))
+    run = AutogradeRun(assignment, jobs=jobs)
+
+    def finish(result: SubmissionResult) -> None:
+        status = record(course, url, result)
+        run.statuses.append(status)
+        if on_graded:
+            on_graded(status)
+
+    if jobs == 1:
+        for sub in submissions:
+            try:
+                result = grade_submission(bundle, sub.student, sub.files, sub.timestamp)
+            except Exception as exc:
+                result = _failed(bundle, sub, exc)
+            finish(result)
+    else:
+        _grade_in_pool(bundle, submissions, jobs, finish)
+    run.statuses.sort(key=lambda s: s.student)
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+def _grade_in_pool(
+    bundle: AssignmentBundle,
+    submissions: list[Submission],
+    jobs: int,
+    finish: Callable[[SubmissionResult], None],
+) -> None:
+    pending = list(submissions)
+    attempts: dict[str, int] = {}
+    context = multiprocessing.get_context("spawn")
+    while pending:
+        retry: list[Submission] = []
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures: dict[Future[SubmissionResult], Submission] = {
+                pool.submit(grade_submission, bundle, s.student, s.files, s.timestamp): s for s in pending
+            }
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool as exc:
+                    attempts[sub.student] = attempts.get(sub.student, 0) + 1
+                    if attempts[sub.student] < 2:
+                        retry.append(sub)
+                        continue
+                    result = _failed(bundle, sub, exc)
+                except Exception as exc:
+                    result = _failed(bundle, sub, exc)
+                finish(result)
+        pending = retry
