@@ -58,9 +58,8 @@ def _autograde(args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"{status.student}: {status.status}")
 
         run = autograde(course, args.name, jobs=args.jobs, students=args.student, on_graded=tick)
-    print(
-        f"graded {len(run.statuses)} submissions of {args.name} in {run.seconds:.1f} s with {run.jobs} workers"
-    )
+    n, secs = len(run.statuses), run.seconds
+    print(f"graded {n} submissions of {args.name} in {secs:.1f} s with {run.jobs} workers")
     for status in run.ungradable:
         print(f"  {status.student}: {status.status} ({status.detail})")
     return 0
