@@ -4,7 +4,7 @@ PyTorch experiments: grad modes, a memory-saving custom autograd.Function (the q
 linear layer), gradient checkpointing. adlib experiments: vanishing gradients, batch size.
 """
 
-from ._torch_memory import SavedTensorMeter, SavedTensorStats
+from ._torch_memory import SavedTensorMeter, SavedTensorStats, storage_key
 from .batch_size import BatchSizeResult, batch_size_experiment, plot_batch_size
 from .checkpointing import CheckpointingResult, checkpointing_experiment, make_deep_mlp
 from .custom_function import (
