@@ -37,7 +37,7 @@ def _collect(args: argparse.Namespace) -> int:
     from .collect import collect
 
     course = course_root(args.course)
-    report = collect(course, args.name, Path(args.path))
+    report = collect(course, args.name, Path(args.path), pattern=args.pattern)
     print(report.summary())
     return 0
 
@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("collect", help="take submissions from student folders or LMS zip downloads")
     p.add_argument("name", help="the assignment")
     p.add_argument("path", help="a folder of student folders, a folder of zips/files, or one zip")
+    p.add_argument(
+        "--pattern",
+        help="regex for LMS file names with named groups student_id and file_id (and optional timestamp)",
+    )
     p.set_defaults(func=_collect)
 
     p = sub.add_parser("autograde", help="grade every submission, in parallel, with a progress bar")

@@ -17,8 +17,11 @@ student in one of two ways:
 2. else by its folder: ``<student>/<notebook>`` or ``<student>/<assignment>/<notebook>``, below any
    wrapper folders.
 
-When both apply and name different students, the file is skipped (a notebook named after Bob in
-Alice's folder must not land in Bob's submission).
+The pattern wins over wrapper folders (``lms/alice_toy_toy.ipynb`` is Alice's), but when the
+folder rule also gives a claim (a student-id folder holding a notebook of the assignment's own
+name) for a different student, the file is skipped as ambiguous. Several copies of one notebook
+for one student: identical copies count once; else the newest by pattern timestamp is taken; else
+none of that student's files is taken and every copy is reported as a duplicate.
 
 Safety: nothing is written outside ``course/submitted/<student>/<assignment>/`` and
 ``course/submitted_archive/``: zip entries with absolute paths, drive letters, ``..`` or symbolic
@@ -223,9 +226,12 @@ class _Scanner:
                 elif name.lower().endswith(".zip"):
                     yield from self.archive(path, str(path), (*rel, name[:-4]), 1)
                 else:
-                    yield _Entry(
-                        (*rel, name), str(path), path.read_bytes, path.stat().st_size, _file_time(path)
-                    )
+                    try:
+                        size, mtime = path.stat().st_size, _file_time(path)
+                    except OSError as err:
+                        self.skip(str(path), f"unreadable file ({err.strerror or err})")
+                        continue
+                    yield _Entry((*rel, name), str(path), path.read_bytes, size, mtime)
 
     def archive(
         self, file: Path | io.BytesIO, origin: str, prefix: tuple[str, ...], depth: int
@@ -306,11 +312,23 @@ def _compile_patterns(pattern: str | None, assignment: str) -> list[re.Pattern[s
     return compiled
 
 
+_DASHED_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[-_T ](\d\d)-(\d\d)-(\d\d)")
+
+
 def _parse_time(text: str) -> datetime:
-    """A timestamp as nbgrader reads it (dateutil; naive means UTC), made time-zone aware."""
+    """A timestamp as nbgrader reads it (dateutil; naive means UTC), made time-zone aware.
+
+    The all-dashes form of nbgrader's documentation, ``2016-01-30-15-30-10``, is read here as
+    year-month-day-hour-minute-second: dateutil (and so nbgrader's ``parse_utc``) takes its
+    ``-10`` for a UTC offset and drops the minutes, giving 2016-01-31 01:00 UTC.
+    """
     from nbgrader.utils import parse_utc
 
-    return parse_utc(text.strip()).replace(tzinfo=timezone.utc)
+    text = text.strip()
+    dashed = _DASHED_TIME.fullmatch(text)
+    if dashed:
+        return datetime(*(int(g) for g in dashed.groups()), tzinfo=timezone.utc)
+    return parse_utc(text).replace(tzinfo=timezone.utc)
 
 
 def _folder_student(parts: tuple[str, ...], assignment: str) -> str | None:

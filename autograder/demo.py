@@ -86,7 +86,8 @@ def _with_infinite_loop(key: dict[str, nbformat.NotebookNode]) -> dict[str, nbfo
     solutions = [
         c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
     ]
-    solutions[-1].source += "\n\nwhile True:  # the simulated student's bug\n    pass\n"
+    # The loop comes first, so nothing else in the cell runs and the tests of that cell fail.
+    solutions[-1].source = "while True:  # the simulated student's bug\n    pass\n\n" + solutions[-1].source
     return {name: nb, **{k: v for k, v in key.items() if k != name}}
 
 
@@ -147,5 +148,5 @@ def run_demo(
         say(f"[{name}] writing feedback and the report")
         run_nbgrader(course, "generate_feedback", name, "--force")
         report = build_report(course, name)
-        say(f"[{name}] report: {report.markdown_path}")
+        say(f"[{name}] report: {report.markdown}")
     return result

@@ -8,6 +8,7 @@ Recording the same result twice leaves the same gradebook.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,15 @@ from .worker import SubmissionResult
 
 def record(course: Path, db_url: str, result: SubmissionResult) -> SubmissionStatus:
     """Write one worker result into the gradebook, ``autograded/`` and the status file."""
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        # nbgrader's gradebook API triggers SQLAlchemy autoflush warnings that are harmless here.
+        warnings.simplefilter("ignore", SAWarning)
+        return _record(course, db_url, result)
+
+
+def _record(course: Path, db_url: str, result: SubmissionResult) -> SubmissionStatus:
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
     from nbgrader.utils import parse_utc
