@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The kit's two entry points, each self-contained on a fresh machine (Python >= 3.10 and pip):
-#   bash kit.sh demo   set everything up, then run the kit's main job
-#   bash kit.sh test   set everything up, then run the whole test suite
-# Extra arguments after "test" go to pytest; after "demo" to the demo.
+# The kit's two entry points, each self-contained on a fresh machine (Python >= 3.11 and pip):
+#   bash kit.sh demo      set everything up, then run the kit's main job (adcourse demo)
+#   bash kit.sh test      set everything up, then run the whole test suite
+# and, for people using the kit:
+#   bash kit.sh lab       JupyterLab with nbgrader's extension, on this folder (localhost only)
+#   bash kit.sh lectures  execute every lecture and render it to HTML in out/lectures/
+#   bash kit.sh setup     only set up .venv
+# Extra arguments go to the command (pytest, adcourse demo, jupyter lab).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -23,8 +27,8 @@ pip_install() {
 }
 
 setup() {
-    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-        echo "kit: needs Python >= 3.10 as '$PYTHON' (set PYTHON=/path/to/python3.11)" >&2
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        echo "kit: needs Python >= 3.11 as '$PYTHON' (set PYTHON=/path/to/python3.11)" >&2
         exit 1
     fi
     if [ ! -x "$VENV/bin/python" ]; then
@@ -50,7 +54,15 @@ shift || true
 case "$cmd" in
     demo)
         setup
-        exec "$VENV/bin/python" -m adlib.demo "$@"
+        exec "$VENV/bin/adcourse" demo "$@"
+        ;;
+    lab)
+        setup
+        exec "$VENV/bin/jupyter" lab --ip=127.0.0.1 --no-browser "$@"
+        ;;
+    lectures)
+        setup
+        exec "$VENV/bin/python" -m autograder.notebooks "$@"
         ;;
     test)
         setup
@@ -60,7 +72,7 @@ case "$cmd" in
         setup
         ;;
     *)
-        echo "usage: bash kit.sh demo|test|setup [args]" >&2
+        echo "usage: bash kit.sh demo|test|lab|lectures|setup [args]" >&2
         exit 2
         ;;
 esac
