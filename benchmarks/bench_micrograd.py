@@ -346,7 +346,8 @@ def make_setup(n_samples: int = 100, seed: int = 1337) -> Setup:
 def phase_times(setup: Setup, repeats: int) -> dict[str, tuple[float, float]]:
     """Median milliseconds of the forward and the backward phase alone, per library (interleaved).
 
-    The previous graph is dropped before a forward is timed, so its freeing is not counted.
+    The previous graph is dropped (and collected) before a forward is timed, so freeing it is not
+    counted.
     Returns ``{"micrograd": (forward_ms, backward_ms), "adlib": (...)}``.
     """
     s = setup
@@ -358,6 +359,9 @@ def phase_times(setup: Setup, repeats: int) -> dict[str, tuple[float, float]]:
 
     def prepare_forward(lib: str) -> Callable[[], Any]:
         built.pop(lib, None)
+        # micrograd's old graph is cyclic garbage that has outlived the young generation: collect it
+        # now, untimed, rather than let it pile up.
+        gc.collect()
         return lambda: built.__setitem__(lib, forwards[lib]())
 
     prepares: dict[tuple[str, str], Callable[[], Callable[[], Any]]] = {}

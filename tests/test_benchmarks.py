@@ -291,7 +291,7 @@ EXPECTED_COLUMNS = {
         "speed-up (micrograd / adlib)",
     ],
     "adlib arrays vs torch": ["round", "torch ms/step", "adlib ms/step", "adlib / torch"],
-    "Backward time on chains": ["nodes", "forward ms", "forward ns/node", "backward ms", "backward ns/node"],
+    "Backward time on chains": ["nodes", "forward ns/node", "backward ns/node", "backward / forward"],
     "Logistic map": ["n", "paths 2^(n-1)", "nodes", "recursive backward ms", "adlib backward ms"],
 }
 
