@@ -66,6 +66,8 @@ case "$cmd" in
         ;;
     test)
         setup
+        # With no arguments: the whole suite, spread over every core (pytest-xdist).
+        [ $# -eq 0 ] && set -- -n auto
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     setup)

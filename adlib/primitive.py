@@ -130,18 +130,26 @@ class Primitive:
         """Pull the cotangent ``g`` back to each argument for which ``wanted[i]`` is truthy."""
         if self.partials is None:
             return self.vjp_rule(g, ans, wanted, *args, **params)  # type: ignore[misc]
-        out = []
-        for p, arg, need in zip(self.partials, args, wanted, strict=True):
-            if not need:
-                out.append(None)
-                continue
-            if p.__class__ is int:
-                contrib = g if p == 1 else -g
-            else:
-                contrib = g * p(ans, *args, **params)
-            if contrib.__class__ is not float and (
-                isinstance(contrib, np.ndarray) or isinstance(arg, np.ndarray)
-            ):
-                contrib = unbroadcast(contrib, np.shape(arg))
-            out.append(contrib)
-        return out
+        # Elementwise primitives take one or two arguments (the hot path of scalar graphs).
+        if len(args) == 1:
+            return (self._pull(0, g, ans, args, params) if wanted[0] else None,)
+        if len(args) == 2:
+            return (
+                self._pull(0, g, ans, args, params) if wanted[0] else None,
+                self._pull(1, g, ans, args, params) if wanted[1] else None,
+            )
+        return tuple(self._pull(i, g, ans, args, params) if w else None for i, w in enumerate(wanted))
+
+    def _pull(self, i: int, g: Any, ans: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """The cotangent of argument ``i``: ``unbroadcast(g * partial_i)``."""
+        p = self.partials[i]  # type: ignore[index]
+        if p.__class__ is int:
+            contribution = g if p == 1 else -g
+        else:
+            contribution = g * p(ans, *args, **params)
+        arg = args[i]
+        if contribution.__class__ is not float and (
+            isinstance(contribution, np.ndarray) or isinstance(arg, np.ndarray)
+        ):
+            contribution = unbroadcast(contribution, np.shape(arg))
+        return contribution

@@ -23,6 +23,7 @@ Design notes
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from .operators import Operators
 from .primitive import Primitive
 
 _NO_PARAMS: dict[str, Any] = {}
+_traversals = itertools.count(1)
 
 
 class ReverseDiff(Operators):
@@ -42,7 +44,7 @@ class ReverseDiff(Operators):
         name: an optional label used by traces and graph drawings.
     """
 
-    __slots__ = ("_args", "_params", "_parents", "_prim", "grad", "name", "value")
+    __slots__ = ("_adjoint", "_args", "_mark", "_params", "_parents", "_prim", "grad", "name", "value")
     _level = -1
 
     def __init__(self, value: Any, name: str | None = None) -> None:
@@ -57,29 +59,36 @@ class ReverseDiff(Operators):
         self._args: tuple[Any, ...] = ()
         self._parents: tuple[ReverseDiff | None, ...] = ()
         self._params = _NO_PARAMS
+        self._adjoint: Any = None
+        self._mark = 0
 
     @classmethod
     def _lift(cls, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any], level: int) -> ReverseDiff:
-        # Record one node. (The loop is written out plainly: this is the hot path of every operation.)
-        values = []
-        parents = []
-        for a in args:
-            if type(a) is cls or isinstance(a, ReverseDiff):
-                values.append(a.value)
-                parents.append(a)
-            elif isinstance(a, Box):
-                raise mixing_error("ForwardDiff and ReverseDiff")
-            else:
-                values.append(a)
-                parents.append(None)
+        # Record one node. This is the hot path of every operation: the one- and two-argument
+        # cases (all but a few primitives) are spelled out to avoid temporary containers.
+        if len(args) == 2:
+            a, b = args
+            pa = a if isinstance(a, ReverseDiff) else _constant(a)
+            pb = b if isinstance(b, ReverseDiff) else _constant(b)
+            parents: tuple[ReverseDiff | None, ...] = (pa, pb)
+            values = (a if pa is None else a.value, b if pb is None else b.value)
+        elif len(args) == 1:
+            a = args[0]
+            pa = a if isinstance(a, ReverseDiff) else _constant(a)
+            parents, values = (pa,), (a if pa is None else a.value,)
+        else:
+            parents = tuple(a if isinstance(a, ReverseDiff) else _constant(a) for a in args)
+            values = tuple(a if p is None else a.value for a, p in zip(args, parents, strict=True))
         node = object.__new__(cls)
         node.value = prim.fn(*values, **params)
         node.grad = None
         node.name = None
         node._prim = prim
-        node._args = tuple(values)
-        node._parents = tuple(parents)
+        node._args = values
+        node._parents = parents
         node._params = params
+        node._adjoint = None
+        node._mark = 0
         return node
 
     # ------------------------------------------------------------ graph structure
@@ -126,14 +135,7 @@ class ReverseDiff(Operators):
             grad: the seed :math:`\\bar y`. A scalar output seeds itself with 1; a non-scalar
                 output needs a seed of its own shape (the vector of a vector-Jacobian product).
         """
-        order, adjoint = backpropagate(self, self._seed(grad))
-        for node in order:
-            g = adjoint[id(node)]
-            if node.grad is None:
-                # A private copy: the same array may flow to several nodes (through ``+``).
-                node.grad = g.copy() if isinstance(g, np.ndarray) else g
-            else:
-                node.grad = node.grad + g
+        _propagate(self, self._seed(grad), into_grad=True)
 
     def _seed(self, grad: Any) -> Any:
         shape = np.shape(self.value)
@@ -162,27 +164,76 @@ class ReverseDiff(Operators):
         return f"ReverseDiff(value={show(self.value)}, grad={show(self.grad)})"
 
 
+def _constant(a: Any) -> None:
+    """The parent slot of a constant argument (and the error for a forward-mode one)."""
+    if isinstance(a, Box):
+        raise mixing_error("ForwardDiff and ReverseDiff")
+    return None
+
+
 def topological_order(root: ReverseDiff) -> list[ReverseDiff]:
     """Every node ``root`` depends on, each once, parents before children (``root`` last).
 
-    An iterative depth-first search: a node is appended after all of its parents.
+    An iterative depth-first search. The stack holds a path from ``root`` towards the inputs;
+    a node leaves the stack, and joins the order, once every parent has been visited. A mark per
+    traversal says "visited" without a set of ids. (A parent cannot be on the stack below its
+    child: that would be a cycle.)
     """
+    mark = next(_traversals)
+    root._mark = mark
     order: list[ReverseDiff] = []
-    seen: set[int] = set()
-    stack: list[tuple[ReverseDiff, bool]] = [(root, False)]
+    stack = [root]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
+        node = stack[-1]
         for parent in node._parents:
-            if parent is not None and id(parent) not in seen:
-                stack.append((parent, False))
+            if parent is not None and parent._mark != mark:
+                parent._mark = mark
+                stack.append(parent)
+                break
+        else:
+            stack.pop()
+            order.append(node)
     return order
+
+
+def _propagate(root: ReverseDiff, seed: Any, *, into_grad: bool) -> tuple[list[ReverseDiff], dict[int, Any]]:
+    """The reverse sweep. Each node's adjoint is summed in its ``_adjoint`` slot, then passed on.
+
+    With ``into_grad`` the adjoints are added to every node's ``grad``; otherwise they are
+    returned in a dict keyed by ``id(node)`` and ``grad`` is left alone.
+    """
+    order = topological_order(root)
+    order.reverse()
+    adjoints: dict[int, Any] = {}
+    root._adjoint = seed
+    try:
+        for node in order:
+            g = node._adjoint
+            node._adjoint = None
+            if into_grad:
+                if node.grad is None:
+                    # A private copy: the same array may flow to several nodes (through ``+``).
+                    node.grad = g.copy() if isinstance(g, np.ndarray) else g
+                else:
+                    node.grad = node.grad + g
+            else:
+                adjoints[id(node)] = g
+            prim = node._prim
+            if prim is None:
+                continue
+            parents = node._parents
+            for parent, contribution in zip(
+                parents, prim.vjp(g, node.value, node._args, node._params, parents), strict=True
+            ):
+                if parent is not None:
+                    # Never in place: the same array object can be a cotangent of several parents.
+                    total = parent._adjoint
+                    parent._adjoint = contribution if total is None else total + contribution
+    except BaseException:
+        for node in order:
+            node._adjoint = None
+        raise
+    return order, adjoints
 
 
 def backpropagate(root: ReverseDiff, seed: Any) -> tuple[list[ReverseDiff], dict[int, Any]]:
@@ -191,18 +242,4 @@ def backpropagate(root: ReverseDiff, seed: Any) -> tuple[list[ReverseDiff], dict
     Returns the nodes in the order they were processed (reverse topological: ``root`` first)
     and a dict from ``id(node)`` to its adjoint. Nodes' ``grad`` fields are not touched.
     """
-    order = topological_order(root)
-    order.reverse()
-    adjoint: dict[int, Any] = {id(root): seed}
-    for node in order:
-        prim = node._prim
-        if prim is None:
-            continue
-        parents = node._parents
-        cotangents = prim.vjp(adjoint[id(node)], node.value, node._args, node._params, parents)
-        for parent, contribution in zip(parents, cotangents, strict=True):
-            if parent is not None:
-                key = id(parent)
-                # Never in place: the same array object can be a cotangent of several parents.
-                adjoint[key] = adjoint[key] + contribution if key in adjoint else contribution
-    return order, adjoint
+    return _propagate(root, seed, into_grad=False)

@@ -16,21 +16,40 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .paths import REPO_ROOT, CourseError, assignment_dir, assignment_names, course_root
+from .paths import REPO_ROOT, CourseError, assignment_dir, assignment_names, course_root, source_root
 
 
 def _release(args: argparse.Namespace) -> int:
     from .nbgrader_cli import run_nbgrader
 
     course = course_root(args.course)
-    names = assignment_names(course) if args.all else [args.name]
-    if not args.all and not args.name:
-        raise CourseError("name an assignment to release, or pass --all")
+    if args.all == bool(args.name):
+        raise CourseError("name one assignment to release, or pass --all (not both)")
+    names = _all_assignments(course) if args.all else [args.name]
     for name in names:
         assignment_dir(course, name)
         run_nbgrader(course, "generate_assignment", name, "--force")
         print(f"released {name}: {course / 'release' / name}")
     return 0
+
+
+def _all_assignments(course: Path) -> list[str]:
+    """Every assignment of the course; a clear error when there is none."""
+    names = assignment_names(course)
+    if not names:
+        raise CourseError(f"the course {course} has no assignments in {source_root(course)}")
+    return names
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -51,6 +70,8 @@ def _autograde(args: argparse.Namespace) -> int:
     course = course_root(args.course)
     assignment_dir(course, args.name)
     total = len(find_submissions(course, args.name, args.student))
+    if not total:  # before the progress bar, so the error is all the user sees
+        raise CourseError(f"no submissions of {args.name} in {course / 'submitted'}")
     with tqdm(total=total, desc=f"autograde {args.name}", unit="submission", file=sys.stderr) as bar:
 
         def tick(status) -> None:
@@ -89,7 +110,7 @@ def _check(args: argparse.Namespace) -> int:
     from .check import check_assignment
 
     course = course_root(args.course)
-    names = [args.name] if args.name else assignment_names(course)
+    names = [args.name] if args.name else _all_assignments(course)
     failed = 0
     for name in names:
         assignment_dir(course, name)
@@ -141,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("autograde", help="grade every submission, in parallel, with a progress bar")
     p.add_argument("name", help="the assignment")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.set_defaults(func=_autograde)
 
@@ -161,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="release, simulate a class, autograde, feedback and report, offline")
     p.add_argument("--out", default=str(REPO_ROOT / "out" / "demo"), help="work folder (default: out/demo)")
     p.add_argument("--assignments", help="comma-separated subset (default: all)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.set_defaults(func=_demo)
     return parser
 

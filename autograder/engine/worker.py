@@ -107,6 +107,28 @@ def _classify_run(nb: nbformat.NotebookNode) -> tuple[str, str]:
     return "graded", ""
 
 
+def _fail_unfinished_tests(nb: nbformat.NotebookNode, first: int, status: str) -> None:
+    """Give every test cell from index ``first`` on an error output, so it earns 0.
+
+    When execution stops early (the kernel died), the cell that was running and every cell after
+    it have no outputs, and nbgrader's ``determine_grade`` gives a code test cell without an
+    error output full marks. A test that did not run to the end has not passed.
+    """
+    from nbgrader import utils
+
+    for cell in nb.cells[first:]:
+        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+            if not any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
+                cell.setdefault("outputs", []).append(
+                    nbformat.v4.new_output(
+                        "error",
+                        ename="NotRun",
+                        evalue=f"this test did not run to the end ({status})",
+                        traceback=[f"NotRun: this test did not run to the end ({status})"],
+                    )
+                )
+
+
 def _read_notebook(raw: bytes) -> nbformat.NotebookNode:
     text = raw.decode("utf-8")
     nb = nbformat.reads(text, as_version=4)
@@ -165,14 +187,23 @@ def _grade_notebook(
         )
 
     status, detail = "graded", ""
-    executor = Execute(timeout=bundle.limits.cell_timeout, interrupt_on_timeout=True)
+    started: list[int] = []  # the index of every cell the executor has begun, in order
+
+    def on_cell_start(cell: nbformat.NotebookNode, cell_index: int, **_: Any) -> None:
+        started.append(cell_index)
+
+    executor = Execute(
+        timeout=bundle.limits.cell_timeout, interrupt_on_timeout=True, on_cell_start=on_cell_start
+    )
     try:
         nb, resources = executor.preprocess(nb, resources)
     except DeadKernelError as exc:
         status, detail = "kernel died", f"the kernel died while running {name}.ipynb ({str(exc)[:120]})"
     except Exception as exc:  # execution machinery failing is recorded, never fatal for the class
         status, detail = "error", f"running {name}.ipynb failed ({type(exc).__name__}: {str(exc)[:200]})"
-    if status == "graded":
+    if status != "graded":
+        _fail_unfinished_tests(nb, started[-1] if started else 0, status)
+    else:
         status, detail = _classify_run(nb)
     # Stock autograde also lists nbconvert's ClearMetadataPreprocessor, disabled by default: omitted.
     for step in (IgnorePattern(), LimitOutput()):

@@ -1,0 +1,491 @@
+"""``adcourse`` end to end: every subcommand on a toy course in a temporary folder, and the demo.
+
+The toy course has two assignments. ``toy`` (notebook ``toy.ipynb``) has three autograded tests
+and a written answer:
+
+* ``double`` (solution): ``return 2 * x``; ``test-two`` (3 points): ``double(2) == 4``;
+  ``test-more`` (2 points): ``double(3) == 6`` and, hidden, ``double(-1) == -2``;
+* ``square`` (solution): ``return x * x``; ``test-square`` (4 points): ``square(3) == 9``;
+* ``explain`` (5 points, markdown, graded by hand).
+
+``toy2`` (notebook ``toy2.ipynb``) has one solution and one 1-point test; it is only released.
+
+Three students hand in ``toy``, worked out by hand (the written answer is not graded yet, so it
+counts 0; the maximum is 3 + 2 + 4 + 5 = 14 points):
+
+=======  ====================================  ===  ====  ======  =====  =======  =====================
+student  submission                            two  more  square  total  percent  status
+=======  ====================================  ===  ====  ======  =====  =======  =====================
+key      the answer key, written answer given  3    2     4       9      64.3     needs manual grading
+blank    the untouched release                 0    0     0       0      0.0      graded
+wrong    ``3 * x``, key ``square``             0    0     4       4      28.6     graded
+=======  ====================================  ===  ====  ======  =====  =======  =====================
+
+The pipeline (release, collect, autograde, feedback, report) runs once per module; each step is a
+fixture that the tests of that step read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import check as check_module
+from autograder.cli import main
+from autograder.demo import STUDENTS, run_demo
+from autograder.mutants import load_mutants
+from autograder.paths import REPO_ROOT, mutants_file
+
+POINTS = {"test-two": 3, "test-more": 2, "test-square": 4}
+WRITTEN = 5
+MAX = sum(POINTS.values()) + WRITTEN
+KEY = {
+    "double": "def double(x):\n    return 2 * x",
+    "square": "def square(x):\n    return x * x",
+    "explain": "The slope of 2x is 2 everywhere.",
+}
+SUBMISSIONS = {
+    "key": KEY,
+    "blank": {},
+    "wrong": {"double": "def double(x):\n    return 3 * x", "square": KEY["square"]},
+}
+TOTALS = {"key": 9.0, "blank": 0.0, "wrong": 4.0}  # from the table in the module docstring
+STATUS = {"key": "needs manual grading", "blank": "graded", "wrong": "graded"}
+
+CAUGHT = """
+[[mutant]]
+name = "triple"
+description = "multiplies by three"
+notebook = "toy.ipynb"
+cell = "double"
+find = "2 * x"
+replace = "3 * x"
+loses = ["test-two", "test-more"]
+
+[[mutant]]
+name = "square-doubles"
+description = "squares by adding"
+notebook = "toy.ipynb"
+cell = "square"
+find = "x * x"
+replace = "x + x"
+loses = ["test-square"]
+"""
+MISSED = """
+[[mutant]]
+name = "harmless"
+description = "a rewrite the tests rightly accept, claimed to be caught"
+notebook = "toy.ipynb"
+cell = "double"
+find = "2 * x"
+replace = "x + x"
+loses = ["test-two"]
+"""
+
+
+# ---------------------------------------------------------------- the toy course
+
+
+def _cell(source: str, cell_type: str = "code", **nbgrader: object) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source) if cell_type == "code" else nbformat.v4.new_markdown_cell(source)
+    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, **nbgrader}
+    return cell
+
+
+def _solution(grade_id: str, header: str, body: str) -> nbformat.NotebookNode:
+    source = f"{header}\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION"
+    return _cell(source, grade=False, solution=True, grade_id=grade_id)
+
+
+def _test(grade_id: str, source: str, points: int) -> nbformat.NotebookNode:
+    return _cell(source, grade=True, solution=False, locked=True, grade_id=grade_id, points=points)
+
+
+def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = cells
+    return nb
+
+
+def toy_notebook() -> nbformat.NotebookNode:
+    return _notebook(
+        [
+            _solution("double", "def double(x):", "return 2 * x"),
+            _test("test-two", "assert double(2) == 4", POINTS["test-two"]),
+            _test(
+                "test-more",
+                "assert double(3) == 6\n"
+                "### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
+                POINTS["test-more"],
+            ),
+            _solution("square", "def square(x):", "return x * x"),
+            _test("test-square", "assert square(3) == 9", POINTS["test-square"]),
+            _cell(
+                "Why is the derivative of `double` 2?\n\n### BEGIN SOLUTION\nd(2x)/dx = 2.\n### END SOLUTION",
+                "markdown",
+                grade=True,
+                solution=True,
+                grade_id="explain",
+                points=WRITTEN,
+            ),
+        ]
+    )
+
+
+def toy2_notebook() -> nbformat.NotebookNode:
+    return _notebook(
+        [
+            _solution("half", "def half(x):", "return x / 2"),
+            _test("test-half", "assert half(4) == 2", 1),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A course root (course/ and assignments/) with the sources of toy and toy2, nothing generated."""
+    root = tmp_path_factory.mktemp("source")
+    course = root / "course"
+    course.mkdir()
+    for item in ("nbgrader_config.py", "header.ipynb"):
+        shutil.copy2(REPO_ROOT / "course" / item, course)
+    for name, nb in (("toy", toy_notebook()), ("toy2", toy2_notebook())):
+        (root / "assignments" / name).mkdir(parents=True)
+        nbformat.write(nb, root / "assignments" / name / f"{name}.ipynb")
+    return root
+
+
+def _copy(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest)
+    return dest / "course"
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What one ``adcourse`` call returned and printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+def adcourse(*argv: str | Path) -> Ran:
+    """``adcourse ARGV`` through ``main``, its stdout and stderr captured (for module-scoped steps)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
+def _submission(release: nbformat.NotebookNode, edits: dict[str, str]) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(release)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in edits:
+            cell.source = edits[grade_id]
+    return nb
+
+
+# ---------------------------------------------------------------- the pipeline, one step per fixture
+
+
+@dataclass(frozen=True)
+class Step:
+    course: Path
+    ran: Ran
+
+
+@pytest.fixture(scope="module")
+def released(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Step:
+    course = _copy(source, tmp_path_factory.mktemp("pipeline") / "root")
+    return Step(course, adcourse("--course", course, "release", "toy"))
+
+
+@pytest.fixture(scope="module")
+def inbox(released: Step) -> Path:
+    """A folder of student folders, each holding its toy.ipynb."""
+    release = nbformat.read(released.course / "release" / "toy" / "toy.ipynb", as_version=4)
+    folder = released.course.parent / "inbox"
+    for student, edits in SUBMISSIONS.items():
+        (folder / student).mkdir(parents=True)
+        nbformat.write(_submission(release, edits), folder / student / "toy.ipynb")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def collected(released: Step, inbox: Path) -> Step:
+    return Step(released.course, adcourse("--course", released.course, "collect", "toy", inbox))
+
+
+@pytest.fixture(scope="module")
+def graded(collected: Step) -> Step:
+    return Step(collected.course, adcourse("--course", collected.course, "autograde", "toy", "--jobs", "2"))
+
+
+@pytest.fixture(scope="module")
+def fed_back(graded: Step) -> Step:
+    return Step(graded.course, adcourse("--course", graded.course, "feedback", "toy"))
+
+
+@pytest.fixture(scope="module")
+def reported(fed_back: Step) -> Step:
+    return Step(fed_back.course, adcourse("--course", fed_back.course, "report", "toy"))
+
+
+def test_release_one(released: Step) -> None:
+    assert released.ran.code == 0, released.ran.err
+    student_nb = released.course / "release" / "toy" / "toy.ipynb"
+    assert f"released toy: {student_nb.parent}" in released.ran.out
+    text = student_nb.read_text(encoding="utf-8")
+    assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
+    assert "assert double(2) == 4" in text and "raise NotImplementedError()" in text
+    assert not (released.course / "release" / "toy2").exists()
+
+
+def test_release_all(source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = _copy(source, tmp_path / "root")
+    assert main(["--course", str(course), "release", "--all"]) == 0
+    out = capsys.readouterr().out
+    for name in ("toy", "toy2"):
+        assert f"released {name}: {course / 'release' / name}" in out
+        assert (course / "release" / name / f"{name}.ipynb").is_file()
+
+
+def test_collect_takes_a_folder_of_student_folders(collected: Step, inbox: Path) -> None:
+    assert collected.ran.code == 0, collected.ran.err
+    assert "3 submission(s) taken (3 new, 0 replaced)" in collected.ran.out
+    for student in SUBMISSIONS:
+        assert f"  {student}: toy.ipynb (new)" in collected.ran.out
+        taken = collected.course / "submitted" / student / "toy" / "toy.ipynb"
+        assert taken.read_bytes() == (inbox / student / "toy.ipynb").read_bytes()
+
+
+def test_autograde_grades_everyone_with_a_progress_bar(graded: Step) -> None:
+    assert graded.ran.code == 0, graded.ran.err
+    assert re.search(r"graded 3 submissions of toy in [0-9.]+ s with 2 workers", graded.ran.out)
+    assert "autograde toy" in graded.ran.err and "3/3" in graded.ran.err
+    for student in SUBMISSIONS:
+        assert (graded.course / "autograded" / student / "toy" / "toy.ipynb").is_file()
+
+
+def test_feedback_writes_html_per_student(fed_back: Step) -> None:
+    assert fed_back.ran.code == 0, fed_back.ran.err
+    assert f"feedback for toy: {fed_back.course / 'feedback'}" in fed_back.ran.out
+    for student in SUBMISSIONS:
+        page = fed_back.course / "feedback" / student / "toy" / "toy.html"
+        assert page.is_file()
+        assert "<html" in page.read_text(encoding="utf-8").lower()
+
+
+def test_report_writes_the_three_files_with_the_right_totals(reported: Step) -> None:
+    assert reported.ran.code == 0, reported.ran.err
+    out_dir = reported.course / "reports" / "toy"
+    mean = 100 * sum(TOTALS.values()) / (len(TOTALS) * MAX)
+    assert f"toy: 3 graded submission(s) out of {MAX} points, mean {mean:.1f} %" in reported.ran.out
+    with (out_dir / "grades.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["student_id"]: float(r["score"]) for r in rows} == TOTALS
+    assert {float(r["max_score"]) for r in rows} == {MAX}
+    page = (out_dir / "report.md").read_text(encoding="utf-8")
+    for student, total in TOTALS.items():
+        assert f"| {student} | {total:g} | {MAX} | {100 * total / MAX:.1f} | {STATUS[student]} |" in page
+    assert "None: every submission was graded." in page
+    assert (out_dir / "histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------- check
+
+
+@pytest.mark.parametrize(
+    ("corpus", "code", "caught"),
+    [(CAUGHT, 0, "2/2 typical mistakes caught (100%)"), (CAUGHT + MISSED, 1, "2/3 typical mistakes caught")],
+    ids=["all-caught", "one-missed"],
+)
+def test_check(
+    source: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    corpus: str,
+    code: int,
+    caught: str,
+) -> None:
+    path = tmp_path / "toy.toml"
+    path.write_text(corpus, encoding="utf-8")
+    monkeypatch.setattr(check_module, "mutants_file", lambda name: path)
+    assert main(["--course", str(source / "course"), "check", "toy"]) == code
+    out = capsys.readouterr().out
+    autograded = sum(POINTS.values())
+    assert f"toy: 3 autograded tests, {autograded} points" in out
+    assert f"answer key: {autograded}/{autograded}" in out
+    assert f"blank release: 0/{autograded}" in out
+    assert caught in out
+    assert "[caught] triple" in out and "[caught] square-doubles" in out
+    assert ("[MISSED] harmless" in out) == (code == 1)
+
+
+# ---------------------------------------------------------------- help and errors
+
+
+def _subcommands() -> dict[str, list[str]]:
+    return {
+        "release": ["name", "--all"],
+        "collect": ["name", "path", "--pattern"],
+        "autograde": ["name", "--jobs", "--student"],
+        "feedback": ["name"],
+        "report": ["name", "--out"],
+        "check": ["name"],
+        "demo": ["--out", "--assignments", "--jobs"],
+    }
+
+
+@pytest.mark.parametrize(("command", "arguments"), list(_subcommands().items()))
+def test_help_of_every_subcommand(
+    command: str, arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: adcourse {command}")
+    for argument in arguments:
+        assert re.search(rf"(?<![\w-]){re.escape(argument)}\b", out), (command, argument)
+
+
+def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--course" in out
+    for command in _subcommands():
+        assert re.search(rf"^\s+{command}\s", out, re.MULTILINE), command
+
+
+def _error(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> str:
+    """Run ``adcourse ARGV``, expecting exit 1 and one line on stderr; return that line."""
+    assert main([str(a) for a in argv]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("adcourse: error: ")
+    return lines[0]
+
+
+def test_unknown_assignment(source: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = source / "course"
+    for command in ("release", "autograde", "feedback", "report", "check"):
+        line = _error(capsys, "--course", course, command, "nope")
+        assert "unknown assignment 'nope' (known: toy, toy2)" in line, command
+    line = _error(capsys, "--course", course, "collect", "nope", source)
+    assert "unknown assignment 'nope'" in line
+
+
+def test_autograde_with_no_submissions(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    course = _copy(source, tmp_path / "root")
+    (course / "submitted").mkdir()
+    line = _error(capsys, "--course", course, "autograde", "toy", "--jobs", "2")
+    assert line == f"adcourse: error: no submissions of toy in {course / 'submitted'}"
+
+
+def test_a_folder_that_is_not_a_course(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for argv in (["release", "--all"], ["autograde", "toy"], ["report", "toy"], ["check"]):
+        line = _error(capsys, "--course", empty, *argv)
+        assert line == f"adcourse: error: {empty} is not a course folder: it has no nbgrader_config.py"
+
+
+def test_release_needs_a_name_or_all(source: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = source / "course"
+    for argv in (["release"], ["release", "toy", "--all"]):
+        line = _error(capsys, "--course", course, *argv)
+        assert "name one assignment to release, or pass --all" in line
+    assert not (course / "release").exists()
+
+
+def test_a_course_without_assignments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy2(REPO_ROOT / "course" / "nbgrader_config.py", course)
+    for argv in (["release", "--all"], ["check"]):
+        line = _error(capsys, "--course", course, *argv)
+        assert "has no assignments" in line
+
+
+def test_jobs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["autograde", "toy", "--jobs", "0"])
+    assert exc.value.code == 2
+    assert "expected at least 1, got 0" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def _test_points(nb: nbformat.NotebookNode) -> list[tuple[int, str, float]]:
+    """``(cell index, grade_id, points)`` of every autograded test cell, in notebook order."""
+    out = []
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            out.append((i, meta["grade_id"], float(meta["points"])))
+    return out
+
+
+def test_demo_on_one_real_assignment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulated class scores as the demo defines it (key, blank, mistakes, a timeout, a corrupt file)."""
+    monkeypatch.delenv("ADCOURSE_ROOT", raising=False)
+    name = "a2_forward_mode"
+    source_nb = nbformat.read(REPO_ROOT / "assignments" / name / "forward_mode.ipynb", as_version=4)
+    tests = _test_points(source_nb)
+    full = sum(p for _, _, p in tests)
+    last_solution = max(
+        i
+        for i, c in enumerate(source_nb.cells)
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    )
+    before_loop = sum(p for i, _, p in tests if i < last_solution)
+    assert 0 < before_loop < full  # the demo's timeout student is meant to be partial
+    mistakes = load_mutants(mutants_file(name))[:2]
+    points = {grade_id: p for _, grade_id, p in tests}
+
+    said: list[str] = []
+    result = run_demo(tmp_path / "demo", assignments=[name], jobs=2, cell_timeout=10, say=said.append)
+
+    scores = {s: result.scores[s][name] for s in STUDENTS}
+    statuses = {s: result.statuses[s][name] for s in STUDENTS}
+    assert result.max_scores[name] == full
+    assert (scores["ada"], statuses["ada"]) == (full, "graded")
+    assert (scores["blaise"], statuses["blaise"]) == (0, "graded")
+    for student, mistake in zip(("carl", "dora"), mistakes, strict=True):
+        assert statuses[student] == "graded"
+        # the mistake loses at least the points of the tests that target it, and not all points
+        assert 0 < scores[student] <= full - sum(points[c] for c in mistake.loses), student
+    assert statuses["emmy"] == "timeout"
+    assert 0 < scores["emmy"] < full
+    assert scores["emmy"] == before_loop  # the tests before the looping cell keep their points
+    assert (scores["fermat"], statuses["fermat"]) == (0, "unreadable notebook")
+
+    table = result.table()
+    for student in STUDENTS:
+        mark = "*" if statuses[student] != "graded" else ""
+        row = re.compile(rf"^{student}\s+{scores[student]:g}/{full:g}{re.escape(mark)}\s", re.MULTILINE)
+        assert row.search(table), (student, table)
+
+    course = tmp_path / "demo" / "course"
+    page = (course / "reports" / name / "report.md").read_text(encoding="utf-8")
+    assert "| emmy | timeout |" in page and "| fermat | unreadable notebook |" in page
+    assert (course / "feedback" / "ada" / name / "forward_mode.html").is_file()
+    assert any("autograding 6 simulated students" in line for line in said)

@@ -1,0 +1,246 @@
+"""The grade report on a toy course graded by stock nbgrader.
+
+The toy assignment has two autograded tests, ``test-two`` (3 points: ``double(2) == 4``) and
+``test-more`` (2 points: ``double(3) == 6`` and, hidden, ``double(-1) == -2``), and a written
+answer ``explain`` (5 points, graded by hand). The four students' answers and their points,
+worked out by hand:
+
+=========  ===============  ========  =========  ==============================  =====
+student    double(x)        test-two  test-more  explain                         total
+=========  ===============  ========  =========  ==============================  =====
+alice      ``2 * x``        3         2          answered, not yet graded: 0     5
+bob        ``x * x``        3         0          left blank: nbgrader gives 0    3
+carol      ``3 * x``        0         0          answered, not yet graded: 0     0
+dave       ``abs(2 * x)``   3         0          left blank: 0                   3
+=========  ===============  ========  =========  ==============================  =====
+
+so ``test-more`` has full marks from 1 of 4 students (mean 2/4 = 0.5 points) and ``test-two``
+from 3 of 4 (mean 9/4 = 2.25 points). The maximum is 3 + 2 + 5 = 10 points.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import matplotlib.image
+import nbformat
+import pytest
+
+from autograder.nbgrader_cli import run_nbgrader
+from autograder.paths import REPO_ROOT, CourseError
+from autograder.report import build_report, read_statuses, status_dir
+
+ANSWERS = {"alice": "2 * x", "bob": "x * x", "carol": "3 * x", "dave": "abs(2 * x)"}
+WRITTEN = {"alice", "carol"}  # who wrote something in the written answer
+TOTALS = {"alice": 5.0, "bob": 3.0, "carol": 0.0, "dave": 3.0}
+MAX = 10.0
+
+
+def _cell(source: str, cell_type: str = "code", **nbgrader) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source) if cell_type == "code" else nbformat.v4.new_markdown_cell(source)
+    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, **nbgrader}
+    return cell
+
+
+def _source_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        _cell(
+            "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+            grade=False,
+            solution=True,
+            grade_id="double",
+        ),
+        _cell(
+            "assert double(2) == 4", grade=True, solution=False, locked=True, grade_id="test-two", points=3
+        ),
+        _cell(
+            "assert double(3) == 6\n### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
+            grade=True,
+            solution=False,
+            locked=True,
+            grade_id="test-more",
+            points=2,
+        ),
+        _cell(
+            "Why is the derivative of `double` 2?\n\n### BEGIN SOLUTION\nd(2x)/dx = 2.\n### END SOLUTION",
+            "markdown",
+            grade=True,
+            solution=True,
+            grade_id="explain",
+            points=5,
+        ),
+    ]
+    return nb
+
+
+def _submission(release: nbformat.NotebookNode, student: str) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(release)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == "double":
+            cell.source = f"def double(x):\n    return {ANSWERS[student]}"
+        elif grade_id == "explain" and student in WRITTEN:
+            cell.source = f"{student} says: the slope of 2x is 2."
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A toy course autograded by nbgrader for four students, plus the grading engine's status files."""
+    root = tmp_path_factory.mktemp("report")
+    course = root / "course"
+    course.mkdir()
+    for item in ("nbgrader_config.py", "header.ipynb"):
+        shutil.copy2(REPO_ROOT / "course" / item, course)
+    (root / "assignments" / "toy").mkdir(parents=True)
+    nbformat.write(_source_notebook(), root / "assignments" / "toy" / "toy.ipynb")
+    run_nbgrader(course, "generate_assignment", "toy")
+    release = nbformat.read(course / "release" / "toy" / "toy.ipynb", as_version=4)
+    for student in ANSWERS:
+        folder = course / "submitted" / student / "toy"
+        folder.mkdir(parents=True)
+        nbformat.write(_submission(release, student), folder / "toy.ipynb")
+    run_nbgrader(course, "autograde", "toy")
+
+    # after grading: a submission the engine has not graded yet, and the engine's status files
+    late = course / "submitted" / "late" / "toy"
+    late.mkdir(parents=True)
+    nbformat.write(release, late / "toy.ipynb")
+    statuses = status_dir(course, "toy")
+    statuses.mkdir(parents=True)
+    for student, status, detail in [
+        ("alice", "graded", ""),
+        ("dave", "timeout", "cell test-more ran past 120 s"),
+    ]:
+        record = {"student": student, "assignment": "toy", "status": status, "detail": detail}
+        (statuses / f"{student}.json").write_text(json.dumps(record), encoding="utf-8")
+    (statuses / "erin.json").write_text('{"student": "erin", "status": ', encoding="utf-8")
+    return course
+
+
+@pytest.fixture(scope="module")
+def report(graded_course: Path):
+    return build_report(graded_course, "toy")
+
+
+def test_totals_per_student(report) -> None:
+    assert {r.student: r.score for r in report.students} == TOTALS
+    assert report.max_score == MAX
+    assert all(r.max_score == MAX for r in report.students)
+    assert {r.student: r.percent for r in report.students} == {s: 100 * t / MAX for s, t in TOTALS.items()}
+    assert {r.student: r.status for r in report.students} == {
+        "alice": "needs manual grading",
+        "bob": "graded",
+        "carol": "needs manual grading",
+        "dave": "timeout",
+    }
+
+
+def test_tests_hardest_first(report) -> None:
+    rows = [
+        (t.grade_id, t.notebook, t.points, t.mean_score, t.full_marks_share, t.students) for t in report.tests
+    ]
+    assert rows == [
+        ("test-more", "toy", 2.0, 0.5, 0.25, 4),
+        ("test-two", "toy", 3.0, 2.25, 0.75, 4),
+    ]
+
+
+def test_ungradable_submissions_are_listed_with_reasons(report) -> None:
+    found = {u.student: (u.status, u.detail) for u in report.ungradable}
+    assert set(found) == {"dave", "erin", "late"}
+    assert found["dave"] == ("timeout", "cell test-more ran past 120 s")
+    assert found["erin"][0] == "status file unreadable"
+    assert found["erin"][1].startswith("erin.json")
+    assert found["late"][0] == "not graded yet"
+    page = report.markdown.read_text(encoding="utf-8")
+    for student, (status, _) in found.items():
+        assert f"| {student} | {status} |" in page
+
+
+def test_markdown_lists_students_and_tests_in_order(report) -> None:
+    page = report.markdown.read_text(encoding="utf-8")
+    assert "| bob | 3 | 10 | 30.0 | graded |" in page
+    assert "| alice | 5 | 10 | 50.0 | needs manual grading |" in page
+    assert page.index("| test-more |") < page.index("| test-two |")
+    assert "25% of 4" in page and "75% of 4" in page
+
+
+def test_summary_names_the_files_and_the_problems(report) -> None:
+    text = report.summary()
+    assert text.startswith("toy: 4 graded submission(s) out of 10 points, mean 27.5 %; 3 could not be graded")
+    assert "most failed test: test-more (toy), full marks for 25% of 4" in text
+    assert "dave: timeout (cell test-more ran past 120 s)" in text
+    for path in (report.grades_csv, report.markdown, report.histogram):
+        assert str(path) in text
+
+
+def test_histogram_counts_every_student(report) -> None:
+    # percents 50, 30, 0, 30 in bins of 10 points: [0, 10) once, [30, 40) twice, [50, 60) once
+    assert report.histogram_counts == [1, 0, 0, 2, 0, 1, 0, 0, 0, 0]
+    assert report.histogram.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = matplotlib.image.imread(report.histogram)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_grades_csv_is_nbgraders_export(report) -> None:
+    with report.grades_csv.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["student_id"]: float(r["score"]) for r in rows} == TOTALS
+    assert {r["assignment"] for r in rows} == {"toy"}
+    assert {float(r["max_score"]) for r in rows} == {MAX}
+    assert list(rows[0])[:4] == ["assignment", "duedate", "timestamp", "student_id"]
+
+
+def test_a_hand_grade_changes_the_total(graded_course: Path, tmp_path: Path) -> None:
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    shutil.copytree(graded_course, course, ignore=shutil.ignore_patterns("reports"))
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("explain", "toy", "toy", "alice")
+        grade.manual_score = 4.0
+        grade.needs_manual_grade = False
+        gb.update_or_create_student("frank")  # known to the course, no submission
+        gb.db.commit()
+
+    changed = build_report(course, "toy", out_dir=tmp_path / "out")
+
+    totals = {r.student: r.score for r in changed.students}
+    assert totals == {**TOTALS, "alice": TOTALS["alice"] + 4.0}
+    assert {r.student: r.status for r in changed.students}["alice"] == "graded"
+    assert changed.missing == ["frank"]
+    with changed.grades_csv.open(newline="", encoding="utf-8") as fh:
+        csv_scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
+    assert csv_scores == {**totals, "frank": 0.0}
+    assert changed.out_dir == tmp_path / "out" and changed.histogram.is_file()
+    assert sum(changed.histogram_counts) == 4
+
+
+def test_read_statuses(tmp_path: Path) -> None:
+    assert read_statuses(tmp_path, "toy") == {}
+    folder = status_dir(tmp_path, "toy")
+    folder.mkdir(parents=True)
+    (folder / "a.json").write_text(json.dumps({"status": "kernel died", "detail": "exit -9"}))
+    (folder / "b.json").write_text("[1, 2]")
+    (folder / "c.json").write_text(json.dumps({"detail": "no status"}))
+    (folder / "d.json").write_bytes(b"\xff\xfe")
+    (folder / ".e.json").write_text("{half")  # an unfinished atomic write is not a status
+    got = read_statuses(tmp_path, "toy")
+    assert sorted(got) == ["a", "b", "c", "d"]
+    assert got["a"] == {"student": "a", "assignment": "toy", "status": "kernel died", "detail": "exit -9"}
+    for student in "bcd":
+        assert got[student]["status"] == "status file unreadable", student
+        assert got[student]["detail"].startswith(f"{student}.json")
+
+
+def test_report_errors_name_the_problem(graded_course: Path, tmp_path: Path) -> None:
+    with pytest.raises(CourseError, match="has no gradebook"):
+        build_report(tmp_path, "toy")
+    with pytest.raises(CourseError, match="assignment 'nope' is not in the gradebook"):
+        build_report(graded_course, "nope", out_dir=tmp_path / "out")
