@@ -132,16 +132,16 @@ class Primitive:
             return self.vjp_rule(g, ans, wanted, *args, **params)  # type: ignore[misc]
         # Elementwise primitives take one or two arguments (the hot path of scalar graphs).
         if len(args) == 1:
-            return (self._pull(0, g, ans, args, params) if wanted[0] else None,)
+            return (self.pull(0, g, ans, args, params) if wanted[0] else None,)
         if len(args) == 2:
             return (
-                self._pull(0, g, ans, args, params) if wanted[0] else None,
-                self._pull(1, g, ans, args, params) if wanted[1] else None,
+                self.pull(0, g, ans, args, params) if wanted[0] else None,
+                self.pull(1, g, ans, args, params) if wanted[1] else None,
             )
-        return tuple(self._pull(i, g, ans, args, params) if w else None for i, w in enumerate(wanted))
+        return tuple(self.pull(i, g, ans, args, params) if w else None for i, w in enumerate(wanted))
 
-    def _pull(self, i: int, g: Any, ans: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        """The cotangent of argument ``i``: ``unbroadcast(g * partial_i)``."""
+    def pull(self, i: int, g: Any, ans: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """Elementwise only: the cotangent of argument ``i``, ``unbroadcast(g * partial_i)``."""
         p = self.partials[i]  # type: ignore[index]
         if p.__class__ is int:
             contribution = g if p == 1 else -g

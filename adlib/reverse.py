@@ -222,18 +222,29 @@ def _propagate(root: ReverseDiff, seed: Any, *, into_grad: bool) -> tuple[list[R
             if prim is None:
                 continue
             parents = node._parents
+            if prim.partials is not None:
+                # Elementwise: pull each parent's share straight from the rule (no result tuple,
+                # which keeps the garbage collector out of large scalar graphs).
+                for i, parent in enumerate(parents):
+                    if parent is not None:
+                        _accumulate(parent, prim.pull(i, g, node.value, node._args, node._params))
+                continue
             for parent, contribution in zip(
                 parents, prim.vjp(g, node.value, node._args, node._params, parents), strict=True
             ):
                 if parent is not None:
-                    # Never in place: the same array object can be a cotangent of several parents.
-                    total = parent._adjoint
-                    parent._adjoint = contribution if total is None else total + contribution
+                    _accumulate(parent, contribution)
     except BaseException:
         for node in order:
             node._adjoint = None
         raise
     return order, adjoints
+
+
+def _accumulate(node: ReverseDiff, contribution: Any) -> None:
+    # Never in place: the same array object can be a cotangent of several parents.
+    total = node._adjoint
+    node._adjoint = contribution if total is None else total + contribution
 
 
 def backpropagate(root: ReverseDiff, seed: Any) -> tuple[list[ReverseDiff], dict[int, Any]]:
