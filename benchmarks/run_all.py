@@ -41,12 +41,13 @@ def set_blas_threads(threads: int) -> bool:
 
 
 def run_all(quick: bool = False, threads: int = 1, out: Path = DEFAULT_OUT) -> str:
-    """Run the three benchmarks, write the markdown results to ``out`` and return its text."""
+    """Run the benchmarks and the experiments, write the markdown results to ``out`` and return its text."""
     env_applied = set_blas_threads(threads)
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
     # Imported here, after the environment is set: these import numpy.
     import bench_backward_scaling
+    import bench_experiments
     import bench_micrograd
     import bench_mlp_torch
     import torch
@@ -59,6 +60,7 @@ def run_all(quick: bool = False, threads: int = 1, out: Path = DEFAULT_OUT) -> s
         *bench_micrograd.run(quick=quick),
         *bench_mlp_torch.run(quick=quick, threads=threads),
         *bench_backward_scaling.run(quick=quick),
+        *bench_experiments.run(quick=quick),
     ]
     info["threads requested (--threads)"] = str(threads) + (
         "" if env_applied else " (numpy was already imported: BLAS threads left as they were)"

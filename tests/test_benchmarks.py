@@ -331,3 +331,27 @@ def test_quick_run_records_the_machine_and_the_agreement_checks(quick_results: s
     assert "Quick smoke run" in quick_results
     assert "Checked first: losses equal" in quick_results
     assert "Checked first: loss torch" in quick_results
+
+
+EXPERIMENT_COLUMNS = {
+    "Grad modes": ["mode", "saved for backward MiB", "has grad_fn"],
+    "Memory-saving custom autograd.Function": ["path", "saved for backward MiB", "forward+backward ms"],
+    "Gradient checkpointing": ["run", "saved for backward MiB", "activations only MiB"],
+    "Vanishing gradients": ["activation", "layer 1", "input / output"],
+    "Batch size": ["batch size", "training loss before", "wall time s"],
+}
+
+
+def test_quick_run_reports_every_experiment(quick_results: str) -> None:
+    sections = _sections(quick_results)
+    for key, columns in EXPERIMENT_COLUMNS.items():
+        matching = [body for title, body in sections.items() if title.startswith(key)]
+        assert len(matching) == 1, f"expected one section titled {key!r}, got {list(sections)}"
+        header = next(line for line in matching[0].splitlines() if line.startswith("| "))
+        cells = [c.strip() for c in header.strip("|").split("|")]
+        assert all(column in cells for column in columns), (key, cells)
+    modes = _sections(quick_results)
+    grad_modes = next(body for title, body in modes.items() if title.startswith("Grad modes"))
+    rows = {line.split("|")[1].strip(): line for line in grad_modes.splitlines() if line.startswith("| ")}
+    # Under no_grad and inference_mode nothing is saved for backward: the row says 0.00 MiB.
+    assert "| 0.00 |" in rows["no_grad"] and "| 0.00 |" in rows["inference_mode"], rows
