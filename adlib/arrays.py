@@ -44,8 +44,12 @@ def _matmul_value(a: Any, b: Any) -> Any:
     return np.matmul(a, b)
 
 
-def _matmul_jvp(tangents: tuple[Any, ...], ans: Any, a: Any, b: Any) -> Any:
-    ta, tb = tangents
+def matmul_tangent(a: Any, b: Any, ta: Any, tb: Any) -> Any:
+    """The tangent of ``a @ b`` by the product rule, ``d(A B) = dA B + A dB``.
+
+    A tangent that is None (its argument does not move) drops its term; the result is None when
+    both are. Every product goes through :func:`matmul`, so nested forward mode sees it.
+    """
     out = None
     if ta is not None:
         out = matmul(ta, b)
@@ -53,6 +57,10 @@ def _matmul_jvp(tangents: tuple[Any, ...], ans: Any, a: Any, b: Any) -> Any:
         term = matmul(a, tb)
         out = term if out is None else out + term
     return out
+
+
+def _matmul_jvp(tangents: tuple[Any, ...], ans: Any, a: Any, b: Any) -> Any:
+    return matmul_tangent(a, b, *tangents)
 
 
 def _matmul_vjp(g: Any, ans: Any, wanted: tuple[Any, ...], a: Any, b: Any) -> tuple[Any, Any]:

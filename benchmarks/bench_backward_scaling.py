@@ -23,13 +23,13 @@ Run: ``python benchmarks/bench_backward_scaling.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from _cli import print_tables, quick_parser
 from _harness import prepared_rounds, time_call
 from _report import Table
 
@@ -335,11 +335,8 @@ def run(quick: bool = False) -> list[Table]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: print the result tables as markdown."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
-    args = parser.parse_args(argv)
-    for table in run(quick=args.quick):
-        print(table.to_markdown())
+    args = quick_parser(__doc__).parse_args(argv)
+    print_tables(run(quick=args.quick))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ Run: ``python benchmarks/bench_micrograd.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gc
 import pstats
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _cli import print_tables, quick_parser
 from _harness import block_rounds, prepared_rounds, ratio_rounds
 from _report import Table
 from micrograd.engine import Value
@@ -582,11 +582,8 @@ def _count_nodes(setup: Setup) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: print the result tables as markdown."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
-    args = parser.parse_args(argv)
-    for table in run(quick=args.quick):
-        print(table.to_markdown())
+    args = quick_parser(__doc__).parse_args(argv)
+    print_tables(run(quick=args.quick))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ Run: ``python benchmarks/bench_mlp_torch.py [--quick] [--threads N]``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import statistics
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from _cli import print_tables, quick_parser
 from _harness import ratio_rounds
 from _report import Table, numpy_blas_threads
 
@@ -256,14 +256,12 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: print the result table as markdown."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
+    parser = quick_parser(__doc__)
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (numpy: OPENBLAS_NUM_THREADS)"
     )
     args = parser.parse_args(argv)
-    for table in run(quick=args.quick, threads=args.threads):
-        print(table.to_markdown())
+    print_tables(run(quick=args.quick, threads=args.threads))
 
 
 if __name__ == "__main__":

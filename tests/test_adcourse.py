@@ -28,7 +28,6 @@ fixture that the tests of that step read.
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import re
 import shutil
@@ -37,6 +36,22 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from toycourse import (
+    HARMLESS,
+    SQUARE_DOUBLES,
+    TRIPLE,
+    autograded_cell,
+    csv_totals,
+    double_cells,
+    edited,
+    make_course,
+    notebook,
+    read_grades_csv,
+    read_release,
+    solution_cell,
+    square_cells,
+    written_cell,
+)
 
 from autograder import check as check_module
 from autograder.cli import main
@@ -60,92 +75,28 @@ SUBMISSIONS = {
 TOTALS = {"key": 9.0, "blank": 0.0, "wrong": 4.0}  # from the table in the module docstring
 STATUS = {"key": "needs manual grading", "blank": "graded", "wrong": "graded"}
 
-CAUGHT = """
-[[mutant]]
-name = "triple"
-description = "multiplies by three"
-notebook = "toy.ipynb"
-cell = "double"
-find = "2 * x"
-replace = "3 * x"
-loses = ["test-two", "test-more"]
-
-[[mutant]]
-name = "square-doubles"
-description = "squares by adding"
-notebook = "toy.ipynb"
-cell = "square"
-find = "x * x"
-replace = "x + x"
-loses = ["test-square"]
-"""
-MISSED = """
-[[mutant]]
-name = "harmless"
-description = "a rewrite the tests rightly accept, claimed to be caught"
-notebook = "toy.ipynb"
-cell = "double"
-find = "2 * x"
-replace = "x + x"
-loses = ["test-two"]
-"""
+CAUGHT = TRIPLE + SQUARE_DOUBLES
+MISSED = HARMLESS
 
 
 # ---------------------------------------------------------------- the toy course
 
 
-def _cell(source: str, cell_type: str = "code", **nbgrader: object) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source) if cell_type == "code" else nbformat.v4.new_markdown_cell(source)
-    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, **nbgrader}
-    return cell
-
-
-def _solution(grade_id: str, header: str, body: str) -> nbformat.NotebookNode:
-    source = f"{header}\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION"
-    return _cell(source, grade=False, solution=True, grade_id=grade_id)
-
-
-def _test(grade_id: str, source: str, points: int) -> nbformat.NotebookNode:
-    return _cell(source, grade=True, solution=False, locked=True, grade_id=grade_id, points=points)
-
-
-def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = cells
-    return nb
-
-
 def toy_notebook() -> nbformat.NotebookNode:
-    return _notebook(
+    return notebook(
         [
-            _solution("double", "def double(x):", "return 2 * x"),
-            _test("test-two", "assert double(2) == 4", POINTS["test-two"]),
-            _test(
-                "test-more",
-                "assert double(3) == 6\n"
-                "### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
-                POINTS["test-more"],
-            ),
-            _solution("square", "def square(x):", "return x * x"),
-            _test("test-square", "assert square(3) == 9", POINTS["test-square"]),
-            _cell(
-                "Why is the derivative of `double` 2?\n\n### BEGIN SOLUTION\nd(2x)/dx = 2.\n### END SOLUTION",
-                "markdown",
-                grade=True,
-                solution=True,
-                grade_id="explain",
-                points=WRITTEN,
-            ),
+            *double_cells(POINTS["test-two"], POINTS["test-more"]),
+            *square_cells(POINTS["test-square"]),
+            written_cell(WRITTEN),
         ]
     )
 
 
 def toy2_notebook() -> nbformat.NotebookNode:
-    return _notebook(
+    return notebook(
         [
-            _solution("half", "def half(x):", "return x / 2"),
-            _test("test-half", "assert half(4) == 2", 1),
+            solution_cell("half", "def half(x):", "return x / 2"),
+            autograded_cell("test-half", "assert half(4) == 2", 1),
         ]
     )
 
@@ -154,13 +105,7 @@ def toy2_notebook() -> nbformat.NotebookNode:
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A course root (course/ and assignments/) with the sources of toy and toy2, nothing generated."""
     root = tmp_path_factory.mktemp("source")
-    course = root / "course"
-    course.mkdir()
-    for item in ("nbgrader_config.py", "header.ipynb"):
-        shutil.copy2(REPO_ROOT / "course" / item, course)
-    for name, nb in (("toy", toy_notebook()), ("toy2", toy2_notebook())):
-        (root / "assignments" / name).mkdir(parents=True)
-        nbformat.write(nb, root / "assignments" / name / f"{name}.ipynb")
+    make_course(root, {"toy": toy_notebook(), "toy2": toy2_notebook()})
     return root
 
 
@@ -186,15 +131,6 @@ def adcourse(*argv: str | Path) -> Ran:
     return Ran(code, out.getvalue(), err.getvalue())
 
 
-def _submission(release: nbformat.NotebookNode, edits: dict[str, str]) -> nbformat.NotebookNode:
-    nb = nbformat.from_dict(release)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in edits:
-            cell.source = edits[grade_id]
-    return nb
-
-
 # ---------------------------------------------------------------- the pipeline, one step per fixture
 
 
@@ -213,11 +149,11 @@ def released(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Step:
 @pytest.fixture(scope="module")
 def inbox(released: Step) -> Path:
     """A folder of student folders, each holding its toy.ipynb."""
-    release = nbformat.read(released.course / "release" / "toy" / "toy.ipynb", as_version=4)
+    release = read_release(released.course)
     folder = released.course.parent / "inbox"
     for student, edits in SUBMISSIONS.items():
         (folder / student).mkdir(parents=True)
-        nbformat.write(_submission(release, edits), folder / student / "toy.ipynb")
+        nbformat.write(edited(release, edits), folder / student / "toy.ipynb")
     return folder
 
 
@@ -291,9 +227,8 @@ def test_report_writes_the_three_files_with_the_right_totals(reported: Step) -> 
     out_dir = reported.course / "reports" / "toy"
     mean = 100 * sum(TOTALS.values()) / (len(TOTALS) * MAX)
     assert f"toy: 3 graded submission(s) out of {MAX} points, mean {mean:.1f} %" in reported.ran.out
-    with (out_dir / "grades.csv").open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    assert {r["student_id"]: float(r["score"]) for r in rows} == TOTALS
+    rows = read_grades_csv(out_dir / "grades.csv")
+    assert csv_totals(rows) == TOTALS
     assert {float(r["max_score"]) for r in rows} == {MAX}
     page = (out_dir / "report.md").read_text(encoding="utf-8")
     for student, total in TOTALS.items():
@@ -416,9 +351,7 @@ def test_release_needs_a_name_or_all(source: Path, capsys: pytest.CaptureFixture
 
 
 def test_a_course_without_assignments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy2(REPO_ROOT / "course" / "nbgrader_config.py", course)
+    course = make_course(tmp_path, {})
     for argv in (["release", "--all"], ["check"]):
         line = _error(capsys, "--course", course, *argv)
         assert "has no assignments" in line

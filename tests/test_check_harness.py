@@ -1,79 +1,25 @@
 """The assignment checker can fail: on a toy course it flags a broken key and a missed mistake."""
 
-import shutil
-
 import nbformat
 import pytest
+from toycourse import HARMLESS, TRIPLE, double_cells, make_course, notebook
 
 from autograder import check as check_module
 from autograder.check import check_assignment
 from autograder.mutants import Mutant, MutantError, apply_mutant, load_mutants
-from autograder.paths import REPO_ROOT, CourseError, assignment_dir, course_root
-
-
-def _cell(source: str, cell_type: str = "code", **nbgrader) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source) if cell_type == "code" else nbformat.v4.new_markdown_cell(source)
-    if nbgrader:
-        cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, **nbgrader}
-    return cell
+from autograder.paths import CourseError, assignment_dir, course_root
 
 
 def _toy_notebook(double: str = "2 * x") -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [
-        _cell(
-            f"def double(x):\n    ### BEGIN SOLUTION\n    return {double}\n    ### END SOLUTION",
-            grade=False,
-            solution=True,
-            grade_id="double",
-        ),
-        _cell(
-            "assert double(2) == 4", grade=True, solution=False, locked=True, grade_id="test-two", points=60
-        ),
-        _cell(
-            "assert double(3) == 6\n### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
-            grade=True,
-            solution=False,
-            locked=True,
-            grade_id="test-more",
-            points=40,
-        ),
-    ]
-    return nb
+    """``double`` with key ``return DOUBLE`` and its two tests, worth 60 and 40 points."""
+    return notebook(double_cells(60, 40, body=double))
 
 
 @pytest.fixture
 def toy_course(tmp_path, monkeypatch):
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy2(REPO_ROOT / "course" / "nbgrader_config.py", course)
-    shutil.copy2(REPO_ROOT / "course" / "header.ipynb", course)
-    (tmp_path / "assignments" / "toy").mkdir(parents=True)
-    nbformat.write(_toy_notebook(), tmp_path / "assignments" / "toy" / "toy.ipynb")
+    course = make_course(tmp_path, {"toy": _toy_notebook()})
     corpus = tmp_path / "toy.toml"
-    corpus.write_text(
-        """
-[[mutant]]
-name = "triple"
-description = "multiplies by three"
-notebook = "toy.ipynb"
-cell = "double"
-find = "2 * x"
-replace = "3 * x"
-loses = ["test-two", "test-more"]
-
-[[mutant]]
-name = "harmless"
-description = "a rewrite the tests rightly accept, claimed to be caught"
-notebook = "toy.ipynb"
-cell = "double"
-find = "2 * x"
-replace = "x + x"
-loses = ["test-two"]
-""",
-        encoding="utf-8",
-    )
+    corpus.write_text(TRIPLE + HARMLESS, encoding="utf-8")
     monkeypatch.setattr(check_module, "mutants_file", lambda name: corpus)
     return course
 

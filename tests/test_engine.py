@@ -45,12 +45,23 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from toycourse import (
+    double_cells,
+    edited,
+    gradebook_points,
+    make_course,
+    notebook,
+    release,
+    square_cells,
+    submit,
+    written_cell,
+)
 
 from autograder.engine import Limits, autograde
 from autograder.engine.run import AutogradeRun
 from autograder.engine.status import status_dir
 from autograder.nbgrader_cli import run_nbgrader
-from autograder.paths import REPO_ROOT, CourseError
+from autograder.paths import CourseError
 from autograder.report import build_report
 from autograder.scores import CellScore, cell_scores
 
@@ -77,67 +88,29 @@ FAULTY = ("loop", "died", "corrupt", "latin", "missing")
 # ---------------------------------------------------------------- building the toy course
 
 
-def _cell(source: str, cell_type: str = "code", **nbgrader: object) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source) if cell_type == "code" else nbformat.v4.new_markdown_cell(source)
-    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, **nbgrader}
-    return cell
-
-
-def _test(grade_id: str, source: str) -> nbformat.NotebookNode:
-    return _cell(source, grade=True, solution=False, locked=True, grade_id=grade_id, points=TESTS[grade_id])
-
-
-def _solution(grade_id: str, header: str, body: str) -> nbformat.NotebookNode:
-    source = f"{header}\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION"
-    return _cell(source, grade=False, solution=True, grade_id=grade_id)
-
-
 def source_notebook() -> nbformat.NotebookNode:
     """The instructor's version of ``toy.ipynb`` (see the module docstring)."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [
-        _solution("double", "def double(x):", "return 2 * x"),
-        _test("test-two", "assert double(2) == 4"),
-        _test(
-            "test-more",
-            "assert double(3) == 6\n### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
-        ),
-        _solution("square", "def square(x):", "return x * x"),
-        _test("test-square", "assert square(3) == 9"),
-        _cell(
-            "Why is the derivative of `double` 2?\n\n### BEGIN SOLUTION\nd(2x)/dx = 2.\n### END SOLUTION",
-            "markdown",
-            grade=True,
-            solution=True,
-            grade_id="explain",
-            points=5,
-        ),
-    ]
-    return nb
+    return notebook(
+        [
+            *double_cells(TESTS["test-two"], TESTS["test-more"]),
+            *square_cells(TESTS["test-square"]),
+            written_cell(5),
+        ]
+    )
 
 
-def _edited(release: nbformat.NotebookNode, edits: dict[str, str]) -> bytes:
-    nb = nbformat.from_dict(release)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in edits:
-            cell.source = edits[grade_id]
-    return nbformat.writes(nb).encode("utf-8")
-
-
-def submission_files(release: nbformat.NotebookNode) -> dict[str, dict[str, bytes]]:
-    """Every student's submitted files, ``{student: {name: bytes}}``, as in the module docstring."""
+def submission_files(released: nbformat.NotebookNode) -> dict[str, dict[str, bytes | nbformat.NotebookNode]]:
+    """Every student's submitted files, ``{student: {name: content}}``, as in the module docstring."""
     return {
-        "key": {"toy.ipynb": _edited(release, KEY)},
-        "blank": {"toy.ipynb": _edited(release, {})},
-        "wrong": {"toy.ipynb": _edited(release, {**KEY, "double": "def double(x):\n    return 3 * x"})},
-        "partial": {"toy.ipynb": _edited(release, {"double": "def double(x):\n    return x * x"})},
+        "key": {"toy.ipynb": edited(released, KEY)},
+        "blank": {"toy.ipynb": edited(released, {})},
+        "wrong": {"toy.ipynb": edited(released, {**KEY, "double": "def double(x):\n    return 3 * x"})},
+        "partial": {"toy.ipynb": edited(released, {"double": "def double(x):\n    return x * x"})},
         "loop": {
-            "toy.ipynb": _edited(release, {**KEY, "square": "while True:\n    pass\n\n" + KEY["square"]})
+            "toy.ipynb": edited(released, {**KEY, "square": "while True:\n    pass\n\n" + KEY["square"]})
         },
         "died": {
-            "toy.ipynb": _edited(release, {**KEY, "square": "import os\n\nos._exit(1)\n\n" + KEY["square"]})
+            "toy.ipynb": edited(released, {**KEY, "square": "import os\n\nos._exit(1)\n\n" + KEY["square"]})
         },
         "corrupt": {"toy.ipynb": b'{"cells": [ not json'},
         "latin": {"toy.ipynb": '{"cells": [], "métadonnées": 1}'.encode("latin-1") + b"\xff\xfe\x80"},
@@ -150,40 +123,21 @@ class Toy:
     """A released toy course (its root holds course/ and assignments/) and the submissions."""
 
     root: Path
-    files: dict[str, dict[str, bytes]]
+    files: dict[str, dict[str, bytes | nbformat.NotebookNode]]
 
     def copy(self, dest: Path, students: tuple[str, ...]) -> Path:
         """A copy of the course with ``students``' submissions; returns its course folder."""
         shutil.copytree(self.root, dest)
         course = dest / "course"
         for student in students:
-            folder = course / "submitted" / student / "toy"
-            folder.mkdir(parents=True)
-            for name, data in self.files[student].items():
-                (folder / name).write_bytes(data)
+            submit(course, student, self.files[student])
         return course
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> Toy:
-    root = tmp_path_factory.mktemp("toy")
-    course = root / "course"
-    course.mkdir()
-    for item in ("nbgrader_config.py", "header.ipynb"):
-        shutil.copy2(REPO_ROOT / "course" / item, course)
-    (root / "assignments" / "toy").mkdir(parents=True)
-    nbformat.write(source_notebook(), root / "assignments" / "toy" / "toy.ipynb")
-    run_nbgrader(course, "generate_assignment", "toy")
-    release = nbformat.read(course / "release" / "toy" / "toy.ipynb", as_version=4)
-    return Toy(root, submission_files(release))
-
-
-def _scores(course: Path) -> dict[str, dict[str, float]]:
-    """``{student: {test cell: points}}`` from the course gradebook."""
-    return {
-        student: {s.cell: s.score for s in cells.values()}
-        for student, cells in cell_scores(course / "gradebook.db", "toy").items()
-    }
+    course = make_course(tmp_path_factory.mktemp("toy"), {"toy": source_notebook()})
+    return Toy(course.parent, submission_files(release(course)))
 
 
 def _expected(students: tuple[str, ...]) -> dict[str, dict[str, float]]:
@@ -241,7 +195,7 @@ def faults(toy: Toy, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Au
 
 
 def test_stock_nbgrader_gives_the_hand_worked_scores(stock: Path) -> None:
-    assert _scores(stock) == _expected(GOOD)
+    assert gradebook_points(stock) == _expected(GOOD)
 
 
 def test_engine_grades_exactly_like_stock_nbgrader(stock: Path, engine: Regraded) -> None:
@@ -306,7 +260,7 @@ def test_autograded_notebook_records_the_outputs(engine: Regraded) -> None:
 
 def test_faulty_submissions_get_their_status_and_points(faults: tuple[Path, AutogradeRun]) -> None:
     course, run = faults
-    assert _scores(course) == _expected(GOOD + FAULTY)
+    assert gradebook_points(course) == _expected(GOOD + FAULTY)
     got = {s.student: (s.status, s.score) for s in run.statuses}
     assert got == {s: (status, sum(points.values())) for s, (points, status) in EXPECTED.items()}
     assert sorted(s.student for s in run.ungradable) == sorted(FAULTY)

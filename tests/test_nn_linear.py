@@ -26,16 +26,16 @@ def torch_linear_grads(X, W, b, G):
     return Y.detach().numpy(), tX.grad.numpy(), tW.grad.numpy(), tb.grad.numpy()
 
 
+def random_layer(B: int, H1: int, H2: int, seed: int) -> tuple[np.ndarray, ...]:
+    """Standard normal X (B, H1), W (H1, H2), b (H2,) and an upstream gradient G (B, H2)."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(B, H1)), rng.normal(size=(H1, H2)), rng.normal(size=H2), rng.normal(size=(B, H2))
+
+
 @FAST
 @given(B=st.integers(1, 6), H1=st.integers(1, 6), H2=st.integers(1, 6), seed=st.integers(0, 2**31))
 def test_backward_matches_torch_autograd(B, H1, H2, seed):
-    rng = np.random.default_rng(seed)
-    X, W, b, G = (
-        rng.normal(size=(B, H1)),
-        rng.normal(size=(H1, H2)),
-        rng.normal(size=H2),
-        rng.normal(size=(B, H2)),
-    )
+    X, W, b, G = random_layer(B, H1, H2, seed)
     Y_t, dX_t, dW_t, db_t = torch_linear_grads(X, W, b, G)
     np.testing.assert_allclose(linear_forward(X, W, b), Y_t, rtol=1e-13, atol=1e-14)
     dX, dW, db = linear_backward(G, X, W)
@@ -48,13 +48,7 @@ def test_backward_matches_torch_autograd(B, H1, H2, seed):
 @FAST
 @given(B=st.integers(1, 5), H1=st.integers(1, 5), H2=st.integers(1, 5), seed=st.integers(0, 2**31))
 def test_reverse_mode_through_the_primitive_matches_torch(B, H1, H2, seed):
-    rng = np.random.default_rng(seed)
-    X, W, b, G = (
-        rng.normal(size=(B, H1)),
-        rng.normal(size=(H1, H2)),
-        rng.normal(size=H2),
-        rng.normal(size=(B, H2)),
-    )
+    X, W, b, G = random_layer(B, H1, H2, seed)
     _, dX_t, dW_t, db_t = torch_linear_grads(X, W, b, G)
     leaves = [adlib.ReverseDiff(v) for v in (X, W, b)]
     Y = linear_forward(*leaves)

@@ -105,6 +105,20 @@ def _index_case(label: str, index: Any, torch_index: Any, shape: tuple[int, ...]
     )
 
 
+def _transpose_case(
+    label: str, axes: tuple[int, ...], torch_axes: tuple[int, ...], shape: tuple[int, ...] = (2, 3, 4)
+) -> Case:
+    """``adlib.transpose(x, axes)`` against torch's ``x.permute(*torch_axes)``."""
+    return Case(
+        "transpose",
+        label,
+        lambda x: adlib.transpose(x, axes),
+        lambda x: x.permute(*torch_axes),
+        (shape,),
+        ("any",),
+    )
+
+
 STRUCTURAL: list[Case] = [
     # matmul: matrices, vectors on either side, stacks with broadcast batch axes
     Case("matmul", "mat@mat", adlib.matmul, torch.matmul, ((2, 3), (3, 4)), ("any", "any")),
@@ -116,26 +130,17 @@ STRUCTURAL: list[Case] = [
 ]
 for _axis, _keep in [(None, False), (0, False), (-1, True), ((0, 2), False), ((0, 2), True), (1, True)]:
     _dims = _axis if _axis is not None else (0, 1, 2)
-    STRUCTURAL.append(
-        Case(
-            "sum",
-            f"axis={_axis}-keepdims={_keep}",
-            lambda x, a=_axis, k=_keep: adlib.sum(x, axis=a, keepdims=k),
-            lambda x, d=_dims, k=_keep: torch.sum(x, dim=d, keepdim=k),
-            ((2, 3, 2),),
-            ("any",),
+    for _name, _fn, _torch_fn in (("sum", adlib.sum, torch.sum), ("mean", adlib.mean, torch.mean)):
+        STRUCTURAL.append(
+            Case(
+                _name,
+                f"axis={_axis}-keepdims={_keep}",
+                lambda x, f=_fn, a=_axis, k=_keep: f(x, axis=a, keepdims=k),
+                lambda x, f=_torch_fn, d=_dims, k=_keep: f(x, dim=d, keepdim=k),
+                ((2, 3, 2),),
+                ("any",),
+            )
         )
-    )
-    STRUCTURAL.append(
-        Case(
-            "mean",
-            f"axis={_axis}-keepdims={_keep}",
-            lambda x, a=_axis, k=_keep: adlib.mean(x, axis=a, keepdims=k),
-            lambda x, d=_dims, k=_keep: torch.mean(x, dim=d, keepdim=k),
-            ((2, 3, 2),),
-            ("any",),
-        )
-    )
 STRUCTURAL += [
     Case("sum", "vector", adlib.sum, torch.sum, ((5,),), ("any",)),
     Case("mean", "vector", adlib.mean, torch.mean, ((5,),), ("any",)),
@@ -157,39 +162,11 @@ STRUCTURAL += [
         ("any",),
     ),
     Case("transpose", "matrix", adlib.transpose, lambda x: x.T, ((2, 3),), ("any",)),
-    Case(
-        "transpose",
-        "axes=(1,0,2)",
-        lambda x: adlib.transpose(x, (1, 0, 2)),
-        lambda x: x.permute(1, 0, 2),
-        ((2, 3, 4),),
-        ("any",),
-    ),
-    Case(
-        "transpose",
-        "axes=(2,0,1)",
-        lambda x: adlib.transpose(x, (2, 0, 1)),
-        lambda x: x.permute(2, 0, 1),
-        ((2, 3, 4),),
-        ("any",),
-    ),
+    _transpose_case("axes=(1,0,2)", (1, 0, 2), (1, 0, 2)),
+    _transpose_case("axes=(2,0,1)", (2, 0, 1), (2, 0, 1)),
     # Negative axes mean the same permutation as their positive forms.
-    Case(
-        "transpose",
-        "axes=(-1,0,1)",
-        lambda x: adlib.transpose(x, (-1, 0, 1)),
-        lambda x: x.permute(2, 0, 1),
-        ((2, 3, 4),),
-        ("any",),
-    ),
-    Case(
-        "transpose",
-        "cube-axes=(-1,0,1)",
-        lambda x: adlib.transpose(x, (-1, 0, 1)),
-        lambda x: x.permute(2, 0, 1),
-        ((2, 2, 2),),
-        ("any",),
-    ),
+    _transpose_case("axes=(-1,0,1)", (-1, 0, 1), (2, 0, 1)),
+    _transpose_case("cube-axes=(-1,0,1)", (-1, 0, 1), (2, 0, 1), shape=(2, 2, 2)),
     _index_case("int", 1, 1),
     _index_case("slice", (slice(1, 3),), (slice(1, 3),)),
     _index_case("ellipsis-column", (Ellipsis, 0), (Ellipsis, 0)),

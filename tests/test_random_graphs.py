@@ -33,38 +33,20 @@ from hypothesis import strategies as st
 
 import adlib
 
-# The same names in both libraries; the programs only call these and Python's operators.
+# The same names in both libraries; the programs only call these and Python's operators. Most are
+# spelt alike in adlib and torch; the rest are given one by one.
+_ALIKE = ("sin", "cos", "tan", "tanh", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "sum")
 ADLIB = SimpleNamespace(
-    sin=adlib.sin,
-    cos=adlib.cos,
-    tan=adlib.tan,
-    tanh=adlib.tanh,
-    exp=adlib.exp,
-    log=adlib.log,
-    sqrt=adlib.sqrt,
-    abs=adlib.abs,
-    relu=adlib.relu,
-    sigmoid=adlib.sigmoid,
+    **{name: getattr(adlib, name) for name in _ALIKE},
     softplus=adlib.softplus,
     erf=adlib.erf,
-    sum=adlib.sum,
     mean_last=lambda x: adlib.mean(x, axis=-1, keepdims=True),
     log_softmax=lambda x: adlib.log_softmax(x, axis=-1),
 )
 TORCH = SimpleNamespace(
-    sin=torch.sin,
-    cos=torch.cos,
-    tan=torch.tan,
-    tanh=torch.tanh,
-    exp=torch.exp,
-    log=torch.log,
-    sqrt=torch.sqrt,
-    abs=torch.abs,
-    relu=torch.relu,
-    sigmoid=torch.sigmoid,
+    **{name: getattr(torch, name) for name in _ALIKE},
     softplus=torch.nn.functional.softplus,
     erf=torch.special.erf,
-    sum=torch.sum,
     mean_last=lambda x: torch.mean(x, dim=-1, keepdim=True),
     log_softmax=lambda x: torch.log_softmax(x, dim=-1),
 )

@@ -20,7 +20,6 @@ from 3 of 4 (mean 9/4 = 2.25 points). The maximum is 3 + 2 + 5 = 10 points.
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -28,9 +27,20 @@ from pathlib import Path
 import matplotlib.image
 import nbformat
 import pytest
+from toycourse import (
+    csv_totals,
+    double_cells,
+    edited,
+    make_course,
+    notebook,
+    read_grades_csv,
+    release,
+    submit,
+    written_cell,
+)
 
 from autograder.nbgrader_cli import run_nbgrader
-from autograder.paths import REPO_ROOT, CourseError
+from autograder.paths import CourseError
 from autograder.report import build_report, read_statuses, status_dir
 
 ANSWERS = {"alice": "2 * x", "bob": "x * x", "carol": "3 * x", "dave": "abs(2 * x)"}
@@ -39,78 +49,30 @@ TOTALS = {"alice": 5.0, "bob": 3.0, "carol": 0.0, "dave": 3.0}
 MAX = 10.0
 
 
-def _cell(source: str, cell_type: str = "code", **nbgrader) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source) if cell_type == "code" else nbformat.v4.new_markdown_cell(source)
-    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, **nbgrader}
-    return cell
-
-
 def _source_notebook() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [
-        _cell(
-            "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
-            grade=False,
-            solution=True,
-            grade_id="double",
-        ),
-        _cell(
-            "assert double(2) == 4", grade=True, solution=False, locked=True, grade_id="test-two", points=3
-        ),
-        _cell(
-            "assert double(3) == 6\n### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
-            grade=True,
-            solution=False,
-            locked=True,
-            grade_id="test-more",
-            points=2,
-        ),
-        _cell(
-            "Why is the derivative of `double` 2?\n\n### BEGIN SOLUTION\nd(2x)/dx = 2.\n### END SOLUTION",
-            "markdown",
-            grade=True,
-            solution=True,
-            grade_id="explain",
-            points=5,
-        ),
-    ]
-    return nb
+    """``double`` and its tests (3 and 2 points), and the written answer (5 points)."""
+    return notebook([*double_cells(3, 2), written_cell(5)])
 
 
-def _submission(release: nbformat.NotebookNode, student: str) -> nbformat.NotebookNode:
-    nb = nbformat.from_dict(release)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id == "double":
-            cell.source = f"def double(x):\n    return {ANSWERS[student]}"
-        elif grade_id == "explain" and student in WRITTEN:
-            cell.source = f"{student} says: the slope of 2x is 2."
-    return nb
+def _edits(student: str) -> dict[str, str]:
+    """What ``student`` writes in the release (see the table in the module docstring)."""
+    edits = {"double": f"def double(x):\n    return {ANSWERS[student]}"}
+    if student in WRITTEN:
+        edits["explain"] = f"{student} says: the slope of 2x is 2."
+    return edits
 
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A toy course autograded by nbgrader for four students, plus the grading engine's status files."""
-    root = tmp_path_factory.mktemp("report")
-    course = root / "course"
-    course.mkdir()
-    for item in ("nbgrader_config.py", "header.ipynb"):
-        shutil.copy2(REPO_ROOT / "course" / item, course)
-    (root / "assignments" / "toy").mkdir(parents=True)
-    nbformat.write(_source_notebook(), root / "assignments" / "toy" / "toy.ipynb")
-    run_nbgrader(course, "generate_assignment", "toy")
-    release = nbformat.read(course / "release" / "toy" / "toy.ipynb", as_version=4)
+    course = make_course(tmp_path_factory.mktemp("report"), {"toy": _source_notebook()})
+    released = release(course)
     for student in ANSWERS:
-        folder = course / "submitted" / student / "toy"
-        folder.mkdir(parents=True)
-        nbformat.write(_submission(release, student), folder / "toy.ipynb")
+        submit(course, student, {"toy.ipynb": edited(released, _edits(student))})
     run_nbgrader(course, "autograde", "toy")
 
     # after grading: a submission the engine has not graded yet, and the engine's status files
-    late = course / "submitted" / "late" / "toy"
-    late.mkdir(parents=True)
-    nbformat.write(release, late / "toy.ipynb")
+    submit(course, "late", {"toy.ipynb": released})
     statuses = status_dir(course, "toy")
     statuses.mkdir(parents=True)
     for student, status, detail in [
@@ -189,9 +151,8 @@ def test_histogram_counts_every_student(report) -> None:
 
 
 def test_grades_csv_is_nbgraders_export(report) -> None:
-    with report.grades_csv.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    assert {r["student_id"]: float(r["score"]) for r in rows} == TOTALS
+    rows = read_grades_csv(report.grades_csv)
+    assert csv_totals(rows) == TOTALS
     assert {r["assignment"] for r in rows} == {"toy"}
     assert {float(r["max_score"]) for r in rows} == {MAX}
     assert list(rows[0])[:4] == ["assignment", "duedate", "timestamp", "student_id"]
@@ -215,9 +176,7 @@ def test_a_hand_grade_changes_the_total(graded_course: Path, tmp_path: Path) -> 
     assert totals == {**TOTALS, "alice": TOTALS["alice"] + 4.0}
     assert {r.student: r.status for r in changed.students}["alice"] == "graded"
     assert changed.missing == ["frank"]
-    with changed.grades_csv.open(newline="", encoding="utf-8") as fh:
-        csv_scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh)}
-    assert csv_scores == {**totals, "frank": 0.0}
+    assert csv_totals(read_grades_csv(changed.grades_csv)) == {**totals, "frank": 0.0}
     assert changed.out_dir == tmp_path / "out" and changed.histogram.is_file()
     assert sum(changed.histogram_counts) == 4
 

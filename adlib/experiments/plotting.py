@@ -76,31 +76,47 @@ def _memory_bars(
     return ax
 
 
+def _memory_or_time(
+    ax: Axes | None,
+    metric: str,
+    labels: Sequence[str],
+    memory: tuple[Sequence[int], Sequence[int], str],
+    time: tuple[Sequence[Sequence[float]], str],
+    xlabel: str,
+) -> Axes:
+    """One chart of ``labels`` side by side: ``memory`` (saved bytes, extra bytes, title) or ``time``
+    (repeat times per label, title), as ``metric`` says, with ``xlabel`` under it."""
+    _check_metric(metric)
+    ax = _axes(ax)
+    if metric == "memory":
+        _memory_bars(ax, labels, *memory)
+    else:
+        _time_bars(ax, labels, *time)
+    ax.set_xlabel(xlabel)
+    return ax
+
+
 def plot_grad_modes(result: GradModesResult, metric: str = "time", ax: Axes | None = None) -> Axes:
     """Bar chart of ``grad_modes_timing``: forward time (``metric="time"``) or graph memory ("memory")."""
     if not isinstance(result, GradModesResult):
         raise TypeError(f"plot_grad_modes expects a GradModesResult, got {type(result).__name__}")
-    _check_metric(metric)
-    ax = _axes(ax)
     labels = list(result.modes)
     net = " -> ".join(str(s) for s in result.sizes)
-    if metric == "time":
-        _time_bars(
-            ax,
-            labels,
-            [result.modes[m].times for m in labels],
-            f"Forward pass per grad mode\n(net {net}, batch {result.batch}, {result.repeats} repeats)",
-        )
-    else:
-        _memory_bars(
-            ax,
-            labels,
+    return _memory_or_time(
+        ax,
+        metric,
+        labels,
+        memory=(
             [result.modes[m].saved_bytes for m in labels],
             [result.modes[m].extra_bytes for m in labels],
             f"Memory held by the autograd graph per grad mode\n(net {net}, batch {result.batch})",
-        )
-    ax.set_xlabel("grad mode")
-    return ax
+        ),
+        time=(
+            [result.modes[m].times for m in labels],
+            f"Forward pass per grad mode\n(net {net}, batch {result.batch}, {result.repeats} repeats)",
+        ),
+        xlabel="grad mode",
+    )
 
 
 def plot_quaternion_memory(
@@ -111,51 +127,41 @@ def plot_quaternion_memory(
         raise TypeError(
             f"plot_quaternion_memory expects a QuaternionMemoryResult, got {type(result).__name__}"
         )
-    _check_metric(metric)
-    ax = _axes(ax)
-    labels = ["default autograd", "custom Function"]
     setup = f"{result.layers} layers of {result.features}, batch {result.batch}"
-    if metric == "memory":
-        _memory_bars(
-            ax,
-            labels,
+    return _memory_or_time(
+        ax,
+        metric,
+        ["default autograd", "custom Function"],
+        memory=(
             [result.bytes_default, result.bytes_custom],
             [result.extra_bytes_default, result.extra_bytes_custom],
             f"Quaternion linear layers: saved for backward ({result.ratio:.2f}x less)\n({setup})",
-        )
-    else:
-        _time_bars(
-            ax,
-            labels,
+        ),
+        time=(
             [result.times_default, result.times_custom],
             f"Quaternion linear layers: forward+backward (custom/default {result.time_ratio:.2f})\n({setup})",
-        )
-    ax.set_xlabel("backward implementation")
-    return ax
+        ),
+        xlabel="backward implementation",
+    )
 
 
 def plot_checkpointing(result: CheckpointingResult, metric: str = "memory", ax: Axes | None = None) -> Axes:
     """Bar chart of ``checkpointing_experiment``: saved bytes ("memory") or forward+backward time ("time")."""
     if not isinstance(result, CheckpointingResult):
         raise TypeError(f"plot_checkpointing expects a CheckpointingResult, got {type(result).__name__}")
-    _check_metric(metric)
-    ax = _axes(ax)
-    labels = ["plain backprop", f"checkpointed ({result.segments} segments)"]
     setup = f"depth {result.depth}, width {result.width}, batch {result.batch}"
-    if metric == "memory":
-        _memory_bars(
-            ax,
-            labels,
+    return _memory_or_time(
+        ax,
+        metric,
+        ["plain backprop", f"checkpointed ({result.segments} segments)"],
+        memory=(
             [result.bytes_plain, result.bytes_checkpointed],
             [result.extra_bytes_plain, result.extra_bytes_checkpointed],
             f"Gradient checkpointing: saved for backward\n({setup})",
-        )
-    else:
-        _time_bars(
-            ax,
-            labels,
+        ),
+        time=(
             [result.times_plain, result.times_checkpointed],
             f"Gradient checkpointing: forward+backward (ratio {result.time_ratio:.2f})\n({setup})",
-        )
-    ax.set_xlabel("training step")
-    return ax
+        ),
+        xlabel="training step",
+    )

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import matmul, sum, transpose
+from ..arrays import matmul, matmul_tangent, sum, transpose
 from ..dispatch import Box, apply, raw
 from ..primitive import Primitive
 
@@ -97,14 +97,8 @@ def _linear_value(X: Any, W: Any, b: Any = None) -> Any:
 
 def _linear_jvp(tangents: tuple[Any, ...], ans: Any, X: Any, W: Any, b: Any = None) -> Any:
     # Y = X W + b is bilinear in (X, W) and linear in b:  dY = dX W + X dW + db.
-    tX, tW = tangents[0], tangents[1]
     tb = tangents[2] if len(tangents) > 2 else None
-    out = None
-    if tX is not None:
-        out = matmul(tX, W)
-    if tW is not None:
-        term = matmul(X, tW)
-        out = term if out is None else out + term
+    out = matmul_tangent(X, W, tangents[0], tangents[1])
     if tb is not None:
         # Adding zeros of Y's shape spreads db over the batch even when it is the only tangent.
         out = tb + np.zeros(np.shape(raw(ans))) if out is None else out + tb

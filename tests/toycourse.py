@@ -1,0 +1,217 @@
+"""A toy nbgrader course for the grading tests: its notebooks, its folder, submissions and scores.
+
+Every toy notebook is put together from the same few cells; each test module picks the cells and
+their points (and works out its students' scores by hand from them):
+
+* ``double``, a solution cell whose key is ``return 2 * x``, with its tests ``test-two``
+  (``double(2) == 4``) and ``test-more`` (``double(3) == 6`` and, hidden, ``double(-1) == -2``);
+* ``square``, a solution cell whose key is ``return x * x``, with its test ``test-square``
+  (``square(3) == 9``);
+* ``explain``, a written answer in markdown, graded by hand.
+
+``TRIPLE``, ``SQUARE_DOUBLES`` and ``HARMLESS`` are typical mistakes in these cells, as entries of
+a mutant corpus for ``adcourse check``.
+
+A course root holds ``course/`` (the repository's ``nbgrader_config.py`` and ``header.ipynb``)
+and ``assignments/NAME/NAME.ipynb`` for every assignment, as ``adcourse`` expects.
+
+Test modules import these names with ``from toycourse import ...`` (pytest puts ``tests/`` on
+``sys.path``, as for ``conftest``). No name here starts with ``test`` so that pytest does not
+collect an imported helper as a test.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import nbformat
+
+from autograder.nbgrader_cli import run_nbgrader
+from autograder.paths import REPO_ROOT
+from autograder.scores import cell_scores
+
+# What a course folder needs from the repository's own course.
+COURSE_FILES = ("nbgrader_config.py", "header.ipynb")
+
+
+# ---------------------------------------------------------------- cells and notebooks
+
+
+def nbgrader_cell(source: str, cell_type: str = "code", **nbgrader: object) -> nbformat.NotebookNode:
+    """A code (or markdown) cell with nbgrader metadata ``NBGRADER`` (unlocked unless it says so)."""
+    if cell_type == "code":
+        cell = nbformat.v4.new_code_cell(source)
+    else:
+        cell = nbformat.v4.new_markdown_cell(source)
+    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, **nbgrader}
+    return cell
+
+
+def solution_cell(grade_id: str, header: str, body: str) -> nbformat.NotebookNode:
+    """``HEADER`` and an indented ``BODY`` between the solution markers (nbgrader's release removes it)."""
+    source = f"{header}\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION"
+    return nbgrader_cell(source, grade=False, solution=True, grade_id=grade_id)
+
+
+def autograded_cell(grade_id: str, source: str, points: float) -> nbformat.NotebookNode:
+    """A locked test cell worth ``points``: full points if it runs without an error, else 0."""
+    return nbgrader_cell(source, grade=True, solution=False, locked=True, grade_id=grade_id, points=points)
+
+
+def double_cells(two: float, more: float, body: str = "2 * x") -> list[nbformat.NotebookNode]:
+    """``double`` (key ``return BODY``), ``test-two`` (``two`` points), ``test-more`` (``more`` points)."""
+    return [
+        solution_cell("double", "def double(x):", f"return {body}"),
+        autograded_cell("test-two", "assert double(2) == 4", two),
+        autograded_cell(
+            "test-more",
+            "assert double(3) == 6\n### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
+            more,
+        ),
+    ]
+
+
+def square_cells(points: float) -> list[nbformat.NotebookNode]:
+    """``square`` (key ``return x * x``) and ``test-square`` (``points`` points)."""
+    return [
+        solution_cell("square", "def square(x):", "return x * x"),
+        autograded_cell("test-square", "assert square(3) == 9", points),
+    ]
+
+
+def written_cell(points: float) -> nbformat.NotebookNode:
+    """The written answer ``explain`` (markdown, graded by hand, ``points`` points)."""
+    return nbgrader_cell(
+        "Why is the derivative of `double` 2?\n\n### BEGIN SOLUTION\nd(2x)/dx = 2.\n### END SOLUTION",
+        "markdown",
+        grade=True,
+        solution=True,
+        grade_id="explain",
+        points=points,
+    )
+
+
+def notebook(cells: Iterable[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    """A Python 3 notebook holding ``cells``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = list(cells)
+    return nb
+
+
+# ---------------------------------------------------------------- typical mistakes
+
+# Entries of a mutant corpus (the format of tests/mutants/NAME.toml) for the toy notebook ``toy.ipynb``.
+TRIPLE = """
+[[mutant]]
+name = "triple"
+description = "multiplies by three"
+notebook = "toy.ipynb"
+cell = "double"
+find = "2 * x"
+replace = "3 * x"
+loses = ["test-two", "test-more"]
+"""
+SQUARE_DOUBLES = """
+[[mutant]]
+name = "square-doubles"
+description = "squares by adding"
+notebook = "toy.ipynb"
+cell = "square"
+find = "x * x"
+replace = "x + x"
+loses = ["test-square"]
+"""
+# x + x equals 2 * x everywhere, so no test can catch it: a corpus claiming otherwise is wrong.
+HARMLESS = """
+[[mutant]]
+name = "harmless"
+description = "a rewrite the tests rightly accept, claimed to be caught"
+notebook = "toy.ipynb"
+cell = "double"
+find = "2 * x"
+replace = "x + x"
+loses = ["test-two"]
+"""
+
+
+# ---------------------------------------------------------------- the course folder
+
+
+def make_course(root: Path, notebooks: Mapping[str, nbformat.NotebookNode]) -> Path:
+    """A course under ``root`` with one assignment per entry of ``notebooks``; returns ``root/course``."""
+    course = root / "course"
+    course.mkdir(parents=True)
+    for item in COURSE_FILES:
+        shutil.copy2(REPO_ROOT / "course" / item, course)
+    for name, nb in notebooks.items():
+        folder = root / "assignments" / name
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return course
+
+
+def read_release(course: Path, name: str = "toy") -> nbformat.NotebookNode:
+    """The student version of assignment ``name`` (its notebook ``name.ipynb``), once released."""
+    return nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
+
+
+def release(course: Path, name: str = "toy") -> nbformat.NotebookNode:
+    """Release assignment ``name`` with stock ``nbgrader generate_assignment``; its student version."""
+    run_nbgrader(course, "generate_assignment", name)
+    return read_release(course, name)
+
+
+# ---------------------------------------------------------------- submissions
+
+
+def edited(released: nbformat.NotebookNode, edits: Mapping[str, str]) -> nbformat.NotebookNode:
+    """A copy of ``released`` whose cells with a grade id in ``edits`` hold the source given there."""
+    nb = nbformat.from_dict(released)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in edits:
+            cell.source = edits[grade_id]
+    return nb
+
+
+def submit(
+    course: Path,
+    student: str,
+    files: Mapping[str, bytes | nbformat.NotebookNode],
+    assignment: str = "toy",
+) -> Path:
+    """Put ``files`` (raw bytes, or notebooks to write) in ``submitted/STUDENT/ASSIGNMENT``; that folder."""
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    for name, content in files.items():
+        if isinstance(content, bytes):
+            (folder / name).write_bytes(content)
+        else:
+            nbformat.write(content, folder / name)
+    return folder
+
+
+# ---------------------------------------------------------------- scores
+
+
+def gradebook_points(course: Path, assignment: str = "toy") -> dict[str, dict[str, float]]:
+    """``{student: {test cell: points}}`` from the course gradebook."""
+    return {
+        student: {s.cell: s.score for s in cells.values()}
+        for student, cells in cell_scores(course / "gradebook.db", assignment).items()
+    }
+
+
+def read_grades_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a grades CSV (nbgrader's export format), one dict per row."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def csv_totals(rows: Iterable[Mapping[str, str]]) -> dict[str, float]:
+    """``{student: total score}`` from rows of a grades CSV."""
+    return {r["student_id"]: float(r["score"]) for r in rows}
