@@ -23,6 +23,10 @@ c.IncludeHeaderFooter.header = os.path.join(HERE, "header.ipynb")
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
+# Files of a source folder that never reach students: nbgrader's defaults, plus the grading limits
+# (assignments/NAME/limits.toml, read by adcourse autograde).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "limits.toml"]
+
 # A cell that runs longer than this is stopped and the notebook graded as far as it got.
 c.ExecutePreprocessor.timeout = 120
 c.Execute.interrupt_on_timeout = True

@@ -6,7 +6,8 @@ parent is the one writer, recording each result with nbgrader's ``SaveAutoGrades
 are exactly stock nbgrader's, and no "database is locked" can happen.
 """
 
-from .bundle import AssignmentBundle, Limits, build_bundle
+from .bundle import LIMITS_FILE, AssignmentBundle, Limits, build_bundle, read_limits
 from .run import AutogradeRun, autograde
+from .sandbox import SandboxUnavailable
 from .status import STATUSES, SubmissionStatus
 from .worker import NotebookResult, SubmissionResult, grade_submission
