@@ -355,3 +355,14 @@ def test_quick_run_reports_every_experiment(quick_results: str) -> None:
     rows = {line.split("|")[1].strip(): line for line in grad_modes.splitlines() if line.startswith("| ")}
     # Under no_grad and inference_mode nothing is saved for backward: the row says 0.00 MiB.
     assert "| 0.00 |" in rows["no_grad"] and "| 0.00 |" in rows["inference_mode"], rows
+
+
+def test_autograde_benchmark_quick_run_grades_like_stock_nbgrader(tmp_path: Path) -> None:
+    # bench_autograde refuses to time unless stock nbgrader and the engine give equal totals; the
+    # key (s01) scores above every mutant (s02..s04), each caught by some test.
+    ba = importlib.import_module("bench_autograde")
+    timing = ba.measure(4, tmp_path)
+    assert sorted(timing.totals) == ["s01", "s02", "s03", "s04"]
+    assert all(timing.totals[s] < timing.totals["s01"] for s in ("s02", "s03", "s04")), timing.totals
+    table = ba.autograde_table(timing)
+    assert table.rows[0][0] == "4" and table.met == (timing.ratio >= 1.8)
