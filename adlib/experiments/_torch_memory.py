@@ -133,6 +133,26 @@ class SavedTensorMeter:
         )
 
 
+def measured_step(
+    forward: Callable[[], torch.Tensor],
+    loss: Callable[[torch.Tensor], torch.Tensor],
+    params: list[torch.Tensor],
+    alive: Iterable[torch.Tensor],
+) -> tuple[SavedTensorStats, torch.Tensor, list[torch.Tensor]]:
+    """One training step with the graph's memory measured.
+
+    Zeroes the parameters' gradients, runs ``forward`` under a :class:`SavedTensorMeter` (with
+    ``alive`` the tensors that exist anyway), backpropagates ``loss(output)``, and returns the saved
+    tensor statistics, the detached output and a copy of every parameter's gradient.
+    """
+    for p in params:
+        p.grad = None
+    with SavedTensorMeter(alive=alive) as meter:
+        y = forward()
+    loss(y).backward()
+    return meter.stats(), y.detach(), [p.grad.detach().clone() for p in params]  # type: ignore[union-attr]
+
+
 def time_interleaved(
     fns: Mapping[str, Callable[[], object]], repeats: int, warmup: int = 2
 ) -> dict[str, tuple[float, ...]]:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint_sequential
 
-from adlib.experiments._torch_memory import SavedTensorMeter, check_count, median_seconds, time_interleaved
+from adlib.experiments._torch_memory import check_count, measured_step, median_seconds, time_interleaved
 
 __all__ = ["CheckpointingResult", "checkpointing_experiment", "make_deep_mlp"]
 
@@ -127,17 +127,11 @@ def checkpointing_experiment(
     def forward_ckpt() -> torch.Tensor:
         return checkpoint_sequential(net, segments, x, use_reentrant=False)
 
-    stats = {}
-    outputs = {}
-    grads = {}
+    stats, outputs, grads = {}, {}, {}
     for name, fwd in (("plain", forward_plain), ("checkpointed", forward_ckpt)):
-        net.zero_grad(set_to_none=True)
-        with SavedTensorMeter(alive=[x, *params]) as meter:
-            y = fwd()
-        stats[name] = meter.stats()
-        y.square().mean().backward()
-        outputs[name] = y.detach()
-        grads[name] = [p.grad.detach().clone() for p in params]  # type: ignore[union-attr]
+        stats[name], outputs[name], grads[name] = measured_step(
+            fwd, lambda y: y.square().mean(), params, alive=[x, *params]
+        )
 
     pairs = list(zip(grads["plain"], grads["checkpointed"], strict=True))
     grads_equal = all(torch.equal(a, b) for a, b in pairs)

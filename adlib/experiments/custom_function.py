@@ -48,7 +48,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from adlib.experiments._torch_memory import SavedTensorMeter, check_count, median_seconds, time_interleaved
+from adlib.experiments._torch_memory import check_count, measured_step, median_seconds, time_interleaved
 
 __all__ = [
     "HAMILTON_BLOCKS",
@@ -383,13 +383,9 @@ def quaternion_memory_experiment(
     outputs: dict[bool, torch.Tensor] = {}
     grads: dict[bool, list[torch.Tensor]] = {}
     for flag, net in nets.items():
-        net.zero_grad(set_to_none=True)
-        with SavedTensorMeter(alive=[x, *params[flag]]) as meter:
-            y = net(x)
-        saved[flag] = meter.stats()
-        (0.5 * y.square().sum()).backward()
-        outputs[flag] = y.detach()
-        grads[flag] = [p.grad.detach().clone() for p in params[flag]]  # type: ignore[union-attr]
+        saved[flag], outputs[flag], grads[flag] = measured_step(
+            lambda net=net: net(x), lambda y: 0.5 * y.square().sum(), params[flag], alive=[x, *params[flag]]
+        )
 
     max_output_diff = float((outputs[False] - outputs[True]).abs().max())
     max_grad_diff = max(float((a - b).abs().max()) for a, b in zip(grads[False], grads[True], strict=True))
