@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import socket
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ import nbformat
 import pytest
 import tomllib
 
+from autograder.config import db_url
 from autograder.engine import Limits, autograde
 from autograder.engine.bundle import LIMITS_FILE, build_bundle, read_limits
 from autograder.engine.run import AutogradeRun
@@ -238,13 +240,28 @@ def faults(box: Box, tmp_path_factory: pytest.TempPathFactory) -> FaultRun:
         for fault in FAULTS.values():
             sources[fault.student] = {**KEY, "square": Template(fault.source).substitute(values).strip()}
         box.copy(dest, sources)
-        run = autograde(course, "box", jobs=2, limits=LIMITS)
+        # The workers' scratch folders go in a folder of this run's own, so that the search for
+        # surviving processes below cannot see kernels of tests running beside this one.
+        scratch_root = Path(tempfile.mkdtemp(prefix="adfaults-", dir="/tmp"))
+        scratch_root.chmod(0o755)
+        old_tmpdir = os.environ.get("TMPDIR")
+        os.environ["TMPDIR"] = str(scratch_root)
+        try:
+            run = autograde(course, "box", jobs=2, limits=LIMITS)
+        finally:
+            if old_tmpdir is None:
+                del os.environ["TMPDIR"]
+            else:
+                os.environ["TMPDIR"] = old_tmpdir
         try:
             server.accept()[0].close()
             accepted = True
         except BlockingIOError:
             accepted = False
-    leftovers = [cmd for student in FAULTS for cmd in _sandbox_processes(f"adgrade-{student}-")]
+    leftovers = [
+        cmd for student in FAULTS for cmd in _sandbox_processes(f"{scratch_root}/adgrade-{student}-")
+    ]
+    shutil.rmtree(scratch_root, ignore_errors=True)
     escaped = [p for p in targets if p.exists()]
     for path in escaped:  # never leave an escape behind, whatever the assertions say
         path.unlink()
@@ -355,7 +372,7 @@ def test_a_missing_bwrap_stops_grading_with_what_to_do(
     course = box.copy(tmp_path / "c", {"key": KEY})
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
     with pytest.raises(SandboxUnavailable, match=r"apt-get install -y bubblewrap.*sandbox = false"):
-        build_bundle(course, "box", LIMITS)
+        build_bundle(course, "box", db_url(course), LIMITS)
     with pytest.raises(SandboxUnavailable, match="'bwrap', which is not installed"):
         check_sandbox(Limits())
 
@@ -408,7 +425,7 @@ def test_limits_refuse_too_little_to_start_a_kernel() -> None:
 
 def test_limits_file_stays_out_of_the_students_folder(box: Box, tmp_path: Path) -> None:
     course = box.copy(tmp_path / "c", {}, limits_toml="notebook_timeout = 99\n")
-    bundle = build_bundle(course, "box", LIMITS)
+    bundle = build_bundle(course, "box", db_url(course), LIMITS)
     assert bundle.limits.notebook_timeout == 99
     assert bundle.limits.cpu_seconds == LIMITS.cpu_seconds
     assert LIMITS_FILE not in bundle.files

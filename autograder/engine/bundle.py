@@ -2,22 +2,20 @@
 
 A worker must not need the course folder (a cluster worker may not have it): the bundle carries
 a gradebook snapshot holding only the assignment's definition (its source cells, as
-``nbgrader generate_assignment`` records them), the assignment's other source files, and the
-limits to grade under.
+``nbgrader generate_assignment`` recorded them in the course gradebook), the assignment's other
+source files, and the limits to grade under.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import tomllib
 
-from ..check import scratch_course
-from ..nbgrader_cli import run_nbgrader
 from ..paths import CourseError, assignment_dir
+from .snapshot import snapshot_assignment
 
 # Files of a source folder that never travel with the assignment (nbgrader's default ignore list).
 _IGNORE = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*")
@@ -146,8 +144,14 @@ def read_limits(path: Path, base: Limits | None = None) -> Limits:
         raise CourseError(f"{path}: {exc}") from exc
 
 
-def build_bundle(course: Path, assignment: str, limits: Limits | None = None) -> AssignmentBundle:
-    """Record the assignment's definition in a scratch gradebook and pack it with its files.
+def build_bundle(
+    course: Path, assignment: str, db_url: str, limits: Limits | None = None
+) -> AssignmentBundle:
+    """Pack the assignment's definition from the course gradebook at ``db_url`` with its files.
+
+    The assignment must be in that gradebook (``adcourse release`` / ``nbgrader
+    generate_assignment`` put it there); like stock ``nbgrader autograde``, grading uses the
+    definition recorded there, not the source notebook as it is now.
 
     The limits are ``limits`` (default: :class:`Limits`' defaults) with the assignment's own
     ``limits.toml`` on top (:func:`read_limits`). When they ask for the sandbox, it is tried here,
@@ -158,9 +162,5 @@ def build_bundle(course: Path, assignment: str, limits: Limits | None = None) ->
     folder = assignment_dir(course, assignment)
     limits = read_limits(folder / LIMITS_FILE, limits)
     check_sandbox(limits)
-    with tempfile.TemporaryDirectory(prefix=f"adbundle-{assignment}-") as tmp:
-        scratch = scratch_course(course, assignment, Path(tmp))
-        run_nbgrader(scratch, "generate_assignment", assignment, "--force")
-        snapshot = (scratch / "gradebook.db").read_bytes()
-    notebooks = tuple(sorted(p.stem for p in folder.glob("*.ipynb")))
+    snapshot, notebooks = snapshot_assignment(db_url, assignment)
     return AssignmentBundle(assignment, notebooks, snapshot, _source_files(folder), limits)

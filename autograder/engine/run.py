@@ -123,8 +123,6 @@ def autograde(
     submissions = find_submissions(course, assignment, students)
     if not submissions:
         raise CourseError(f"no submissions of {assignment} in {course / 'submitted'}")
-    ensure_in_gradebook(course, assignment, url)
-    bundle = build_bundle(course, assignment, limits or Limits(cell_timeout=cell_timeout(course)))
     jobs = max(1, min(jobs or default_jobs(), len(submissions)))
     run = AutogradeRun(assignment, jobs=jobs)
 
@@ -134,12 +132,17 @@ def autograde(
         if on_graded:
             on_graded(status)
 
+    def bundle() -> AssignmentBundle:
+        ensure_in_gradebook(course, assignment, url)
+        return build_bundle(course, assignment, url, limits or Limits(cell_timeout=cell_timeout(course)))
+
     if jobs == 1:
+        ready = bundle()
         for sub in submissions:
             try:
-                result = grade_submission(bundle, sub.student, sub.files, sub.timestamp)
+                result = grade_submission(ready, sub.student, sub.files, sub.timestamp)
             except Exception as exc:
-                result = _failed(bundle, sub, exc)
+                result = _failed(ready, sub, exc)
             finish(result)
     else:
         _grade_in_pool(bundle, submissions, jobs, finish)
@@ -148,18 +151,41 @@ def autograde(
     return run
 
 
+def warm_up() -> None:
+    """Import what grading needs, so that a new worker process is ready when its first task comes."""
+    import nbclient  # noqa: F401
+    import nbgrader.api
+    import nbgrader.preprocessors  # noqa: F401
+
+    from . import worker  # noqa: F401
+
+
 def _grade_in_pool(
-    bundle: AssignmentBundle,
+    make_bundle: Callable[[], AssignmentBundle],
     submissions: list[Submission],
     jobs: int,
     finish: Callable[[SubmissionResult], None],
 ) -> None:
+    """Grade ``submissions`` in ``jobs`` worker processes, each result passed to ``finish`` as it comes.
+
+    The pool starts (and its workers import nbgrader) while ``make_bundle`` runs here. A pool
+    broken by a dying worker is replaced; its unfinished submissions are graded again, once.
+    """
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
+        warming = [pool.submit(warm_up) for _ in range(jobs)]
+        bundle = make_bundle()
+        for future in warming:  # a worker that cannot even import shows here, before any grading
+            future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     pending = list(submissions)
     attempts: dict[str, int] = {}
-    context = multiprocessing.get_context("spawn")
     while pending:
         retry: list[Submission] = []
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with pool:
             futures: dict[Future[SubmissionResult], Submission] = {
                 pool.submit(grade_submission, bundle, s.student, s.files, s.timestamp): s for s in pending
             }
@@ -177,3 +203,5 @@ def _grade_in_pool(
                     result = _failed(bundle, sub, exc)
                 finish(result)
         pending = retry
+        if pending:
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
