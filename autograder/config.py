@@ -28,3 +28,9 @@ def cell_timeout(course: Path, default: int = 120) -> int:
         if value:
             return int(value)
     return default
+
+
+def cluster_address(course: Path) -> str | None:
+    """The Dask scheduler to grade on (``c.AdCourse.cluster = "tcp://HOST:PORT"``), or ``None``."""
+    value = load_config(course).get("AdCourse", {}).get("cluster")
+    return str(value) if value else None

@@ -163,7 +163,7 @@ def autograde_table(timing: AutogradeTiming) -> Table:
             f"tests/mutants/{ASSIGNMENT}.toml, round-robin. Both gradebooks gave identical per-student "
             f"totals (distinct totals: {sorted(set(timing.totals.values()))}) before any time was reported.",
             "One wall-clock run each, stock first; the engine's time includes building its bundle "
-            "(a gradebook snapshot made by nbgrader generate_assignment) and writing the gradebook.",
+            "(a copy of the assignment's rows of the course gradebook) and writing the gradebook.",
             f"Engine start-up (until its first submission was recorded): {timing.engine_first_result:.1f} s; "
             "the rest of its time is the steady state of 2 workers and the one gradebook writer.",
             "The engine also runs every kernel in a bubblewrap sandbox with resource limits; stock "

@@ -11,7 +11,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import cell_timeout, db_url
+from ..config import cell_timeout, cluster_address, db_url
 from ..nbgrader_cli import ensure_scripts_on_path, run_nbgrader
 from ..paths import CourseError, assignment_dir
 from .bundle import AssignmentBundle, Limits, build_bundle
@@ -37,6 +37,7 @@ class AutogradeRun:
     statuses: list[SubmissionStatus] = field(default_factory=list)
     seconds: float = 0.0
     jobs: int = 1
+    cluster: str | None = None
 
     @property
     def ungradable(self) -> list[SubmissionStatus]:
@@ -109,8 +110,11 @@ def autograde(
     students: Iterable[str] | None = None,
     limits: Limits | None = None,
     on_graded: Progress | None = None,
+    cluster: str | None = None,
 ) -> AutogradeRun:
-    """Grade every submission of ``assignment`` with ``jobs`` worker processes (default: all cores).
+    """Grade every submission of ``assignment`` with ``jobs`` worker processes (default: all cores),
+    or on the Dask cluster whose scheduler is at ``cluster`` (default: the course config's
+    ``c.AdCourse.cluster``; ``jobs`` is then the cluster's worker count, for the record).
 
     Workers grade; this process alone writes the gradebook, as each result arrives. A worker
     process that dies is replaced and its submission graded again; a submission that fails twice
@@ -136,7 +140,13 @@ def autograde(
         ensure_in_gradebook(course, assignment, url)
         return build_bundle(course, assignment, url, limits or Limits(cell_timeout=cell_timeout(course)))
 
-    if jobs == 1:
+    cluster = cluster or cluster_address(course)
+    if cluster:
+        from .cluster import grade_on_cluster
+
+        run.cluster = cluster
+        run.jobs = grade_on_cluster(cluster, bundle, submissions, finish, _failed)
+    elif jobs == 1:
         ready = bundle()
         for sub in submissions:
             try:
