@@ -3,6 +3,8 @@
 adcourse release NAME | --all       build the student versions
 adcourse collect NAME PATH          take submissions from student folders or LMS zips
 adcourse autograde NAME [--jobs N]  grade every submission in parallel, with a progress bar
+                    [--cluster ADDR]  ... or on a Dask cluster
+adcourse cluster                    a local Dask scheduler and workers, for a try-out
 adcourse feedback NAME              per-student HTML feedback
 adcourse report NAME                grades.csv, report.md and a score histogram
 adcourse check [NAME]               prove an assignment's tests right (key, blank, mistakes)
@@ -78,11 +80,25 @@ def _autograde(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix_str(f"{status.student}: {status.status}")
 
-        run = autograde(course, args.name, jobs=args.jobs, students=args.student, on_graded=tick)
+        run = autograde(
+            course, args.name, jobs=args.jobs, students=args.student, on_graded=tick, cluster=args.cluster
+        )
     n, secs = len(run.statuses), run.seconds
-    print(f"graded {n} submissions of {args.name} in {secs:.1f} s with {run.jobs} workers")
+    where = f" on the Dask cluster at {run.cluster}" if run.cluster else ""
+    print(f"graded {n} submissions of {args.name} in {secs:.1f} s with {run.jobs} workers{where}")
     for status in run.ungradable:
         print(f"  {status.student}: {status.status} ({status.detail})")
+    return 0
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from .engine.cluster import local_cluster, wait_forever
+
+    with local_cluster(args.workers, args.port, host=args.host) as cluster:
+        print(f"Dask scheduler at {cluster.scheduler_address} with {args.workers} workers", flush=True)
+        print(f"grade on it: adcourse autograde NAME --cluster {cluster.scheduler_address}", flush=True)
+        print("Ctrl-C stops it", flush=True)
+        wait_forever(cluster)
     return 0
 
 
@@ -164,7 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the assignment")
     p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument(
+        "--cluster",
+        metavar="tcp://HOST:PORT",
+        help="grade on this Dask scheduler's workers (default: c.AdCourse.cluster in the course config)",
+    )
     p.set_defaults(func=_autograde)
+
+    p = sub.add_parser("cluster", help="start a local Dask scheduler and workers to grade on (a try-out)")
+    p.add_argument("--workers", type=_positive_int, default=2, help="worker processes (default: 2)")
+    p.add_argument("--port", type=int, default=8786, help="scheduler port (default: 8786; 0: any free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
+    p.set_defaults(func=_cluster)
 
     p = sub.add_parser("feedback", help="write per-student HTML feedback")
     p.add_argument("name", help="the assignment")
