@@ -26,19 +26,36 @@ pip_install() {
     rm -f "$log"
 }
 
-# The grading sandbox (bubblewrap) comes from the system's packages; install it when we can.
-system_packages() {
-    command -v bwrap >/dev/null 2>&1 && return 0
+# System packages from Debian, installed when missing and we can (root with apt-get):
+# bubblewrap (the autograder's sandbox) always; for the tests also chromium (browser tests,
+# driven by Playwright) and the PostgreSQL server (the PostgreSQL gradebook tests).
+apt_install() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "kit: installing bubblewrap (the autograder's sandbox)" >&2
-        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+        echo "kit: installing $* from Debian's packages" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
     else
-        echo "kit: bubblewrap is missing; install it (sudo apt-get install bubblewrap) to autograde" >&2
+        echo "kit: missing system packages: $* (sudo apt-get install $*)" >&2
+    fi
+}
+
+have_postgres() {
+    command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+
+system_packages() {
+    local missing=()
+    command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+    if [ "${1:-}" = test ]; then
+        [ -x /usr/bin/chromium ] || missing+=(chromium)
+        have_postgres || missing+=(postgresql)
+    fi
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_install "${missing[@]}"
     fi
 }
 
 setup() {
-    system_packages
+    system_packages "${1:-}"
     if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
         echo "kit: needs Python >= 3.11 as '$PYTHON' (set PYTHON=/path/to/python3.11)" >&2
         exit 1
@@ -77,7 +94,7 @@ case "$cmd" in
         exec "$VENV/bin/python" -m autograder.notebooks "$@"
         ;;
     test)
-        setup
+        setup test
         # With no arguments: the whole suite, spread over every core (pytest-xdist).
         [ $# -eq 0 ] && set -- -n auto
         exec "$VENV/bin/python" -m pytest "$@"
