@@ -3,7 +3,7 @@
 #   bash kit.sh demo      set everything up, then run the kit's main job (adcourse demo)
 #   bash kit.sh test      set everything up, then run the whole test suite
 # and, for people using the kit:
-#   bash kit.sh lab       JupyterLab with nbgrader's extension, on this folder (localhost only)
+#   bash kit.sh lab       JupyterLab with nbgrader's extension and formgrader, on this folder (localhost, token)
 #   bash kit.sh lectures  execute every lecture and render it to HTML in out/lectures/
 #   bash kit.sh setup     only set up .venv
 # Extra arguments go to the command (pytest, adcourse demo, jupyter lab).
@@ -87,7 +87,7 @@ case "$cmd" in
         ;;
     lab)
         setup
-        exec "$VENV/bin/jupyter" lab --ip=127.0.0.1 --no-browser "$@"
+        exec "$VENV/bin/adcourse" lab "$@"
         ;;
     lectures)
         setup

@@ -5,10 +5,12 @@ adcourse collect NAME PATH          take submissions from student folders or LMS
 adcourse autograde NAME [--jobs N]  grade every submission in parallel, with a progress bar
                     [--cluster ADDR]  ... or on a Dask cluster
 adcourse cluster                    a local Dask scheduler and workers, for a try-out
+adcourse watch NAME [--once]        grade each submission as it arrives, with its feedback
 adcourse feedback NAME              per-student HTML feedback
 adcourse report NAME                grades.csv, report.md and a score histogram
 adcourse check [NAME]               prove an assignment's tests right (key, blank, mistakes)
 adcourse demo                       all of it on a simulated class, offline
+adcourse lab [--port N]             JupyterLab with nbgrader's extension on the course (localhost)
 """
 
 from __future__ import annotations
@@ -54,6 +56,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    """An argparse type: a number of seconds greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
 def _collect(args: argparse.Namespace) -> int:
     from .collect import collect
 
@@ -88,6 +101,12 @@ def _autograde(args: argparse.Namespace) -> int:
     print(f"graded {n} submissions of {args.name} in {secs:.1f} s with {run.jobs} workers{where}")
     for status in run.ungradable:
         print(f"  {status.student}: {status.status} ({status.detail})")
+    flagged = [s for s in run.statuses if s.flags]
+    if flagged:
+        print(f"integrity flags on {len(flagged)} submission(s) (no grade changed; see report.md):")
+        for status in flagged:
+            for flag in status.flags:
+                print(f"  {status.student}: {flag.kind}: {flag.what} ({flag.where})")
     return 0
 
 
@@ -99,6 +118,33 @@ def _cluster(args: argparse.Namespace) -> int:
         print(f"grade on it: adcourse autograde NAME --cluster {cluster.scheduler_address}", flush=True)
         print("Ctrl-C stops it", flush=True)
         wait_forever(cluster)
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from .watch import Watcher
+
+    course = course_root(args.course)
+
+    def log(message: str) -> None:
+        print(f"adcourse watch: {message}", file=sys.stderr, flush=True)
+
+    watcher = Watcher(
+        course,
+        args.name,
+        jobs=args.jobs,
+        batch=args.batch,
+        max_attempts=args.max_attempts,
+        on_outcome=lambda outcome: print(outcome.line(), flush=True),
+        log=log,
+    )
+    every = "one round" if args.once else f"every {args.interval:g} s; Ctrl-C stops"
+    log(f"grading new submissions of {args.name} in {course / 'submitted'} ({every})")
+    try:
+        watcher.run(args.interval, once=args.once)
+    except KeyboardInterrupt:
+        log("interrupted: the submissions being graded are graded again on the next start")
+        return 130
     return 0
 
 
@@ -152,6 +198,40 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
+    return value
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from .lab import LabError, start_lab
+
+    course = course_root(args.course)
+    try:
+        server = start_lab(course, Path(args.root) if args.root else None, port=args.port)
+    except LabError as exc:
+        print(f"adcourse: error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(f"\nJupyterLab on {server.root}: {server.url_for('lab')}", flush=True)
+        print("Formgrader: Nbgrader > Formgrader in JupyterLab's menu. Ctrl+C stops the server.", flush=True)
+        code = server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
+    if code:
+        print(f"adcourse: error: JupyterLab exited with code {code}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with --help on every subcommand."""
     parser = argparse.ArgumentParser(
@@ -193,6 +273,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
     p.set_defaults(func=_cluster)
 
+    p = sub.add_parser("watch", help="grade each new or re-submitted notebook as it arrives, with feedback")
+    p.add_argument("name", help="the assignment")
+    p.add_argument(
+        "--interval", type=_positive_float, default=10.0, help="seconds between rounds (default: 10)"
+    )
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--batch",
+        type=_positive_int,
+        default=None,
+        help="submissions graded per batch; a stop waits for the batch (default: 4 per worker)",
+    )
+    p.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=3,
+        help="tries before a failing grading is given up (default: 3)",
+    )
+    p.set_defaults(func=_watch)
+
     p = sub.add_parser("feedback", help="write per-student HTML feedback")
     p.add_argument("name", help="the assignment")
     p.set_defaults(func=_feedback)
@@ -211,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignments", help="comma-separated subset (default: all)")
     p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("lab", help="JupyterLab with nbgrader's extension on the course, localhost, a token")
+    p.add_argument("--port", type=_port, default=8888, help="port (default 8888 or the next free; 0: any)")
+    p.add_argument("--root", help="the folder JupyterLab shows (default: the course's parent folder)")
+    p.set_defaults(func=_lab)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from traitlets.config import Config
@@ -9,15 +10,43 @@ from traitlets.config.loader import PyFileConfigLoader
 
 
 def load_config(course: Path) -> Config:
-    """The config that ``nbgrader_config.py`` in ``course`` builds."""
+    """The config that ``nbgrader_config.py`` in ``course`` builds (empty without one, as for nbgrader)."""
+    if not (Path(course) / "nbgrader_config.py").is_file():
+        return Config()
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
 def db_url(course: Path) -> str:
-    """The gradebook's SQLAlchemy URL (nbgrader's default: ``gradebook.db`` in the course root)."""
+    """The gradebook's SQLAlchemy URL, ``c.CourseDirectory.db_url`` (nbgrader's default:
+    ``gradebook.db`` in the course root).
+
+    Any SQLAlchemy URL nbgrader accepts, e.g. ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB``.
+    A relative SQLite path is taken from the course folder, where nbgrader's commands run (so
+    adcourse and nbgrader open the same file wherever adcourse is started). The URL is not checked
+    here: :func:`autograder.gradebook.check_gradebook` does that.
+    """
     cfg = load_config(course)
     url = cfg.get("CourseDirectory", {}).get("db_url")
-    return str(url) if url else f"sqlite:///{course / 'gradebook.db'}"
+    if not url:
+        return f"sqlite:///{Path(course) / 'gradebook.db'}"
+    return _sqlite_from_course(Path(course), str(url))
+
+
+def _sqlite_from_course(course: Path, url: str) -> str:
+    """``url`` with a relative SQLite path made absolute from ``course``; any other URL unchanged."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # reported, with the reason, when the gradebook is opened
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return url
+    if os.path.isabs(path):
+        return url
+    return parsed.set(database=str(course / path)).render_as_string(hide_password=False)
 
 
 def cell_timeout(course: Path, default: int = 120) -> int:

@@ -1,6 +1,7 @@
 """The grade report of one assignment: a CSV for the registrar, a Markdown page and a histogram.
 
-Scores come from the nbgrader gradebook (``course/gradebook.db``). A student's score is nbgrader's
+Scores come from the nbgrader gradebook (the course's ``db_url``: ``course/gradebook.db`` by
+default, or a PostgreSQL database, see :mod:`autograder.gradebook`). A student's score is nbgrader's
 submission score less its late penalty, clipped at 0 (the ``score`` column of ``nbgrader
 export``):
 
@@ -15,7 +16,9 @@ first: the tests most students fail come first.
 
 Submissions that could not be graded come from the grading engine's status files
 (``course/.adcourse/status/<assignment>/<student>.json``, see :func:`read_statuses`) and from
-submitted folders the gradebook has no grades for ("not graded yet").
+submitted folders the gradebook has no grades for ("not graded yet"). The same files carry the
+tamper check's flags (:mod:`autograder.integrity`), listed under "Integrity flags": a flag is for
+an instructor to look at and changes no grade.
 
 ``grades.csv`` is written by nbgrader's own ``CsvExportPlugin`` (the format of ``nbgrader export``),
 filtered to this assignment: one row per student in the gradebook, 0 for a student with no
@@ -30,7 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import db_url
 from .engine.status import STATUSES
+from .gradebook import gradebook_exists, mask_password
+from .integrity.findings import CHECK_FAILED, Finding
 from .paths import CourseError
 
 GRADED = "graded"
@@ -77,6 +83,24 @@ class Ungradable:
     detail: str
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A place in one student's submission the tamper check flagged (see :class:`Finding`)."""
+
+    student: str
+    finding: Finding
+
+
+#: What the report says about flags, above their table.
+FLAGS_NOTE = (
+    "The tamper check flags code that patches numpy, builtins or the test helpers, writes to "
+    "sys.modules, opens files outside the submission folder or uses the reference implementation "
+    "where the exercise asks for the student's own code; *scan* flags were read in the code, "
+    "*kernel* flags seen while it ran. **A flag is not a verdict and changes no grade**: read the "
+    "code (autograded/STUDENT/ASSIGNMENT/) and decide."
+)
+
+
 @dataclass
 class Report:
     """The numbers of the report and the files it was written to."""
@@ -87,6 +111,7 @@ class Report:
     tests: list[TestRow] = field(default_factory=list)
     ungradable: list[Ungradable] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # in the gradebook, but no submission
+    flags: list[Flag] = field(default_factory=list)  # the tamper check's findings
     histogram_counts: list[int] = field(default_factory=list)  # students per HISTOGRAM_BINS bin
     out_dir: Path | None = None
     grades_csv: Path | None = None
@@ -108,6 +133,12 @@ class Report:
                 f"{hardest.full_marks_share:.0%} of {hardest.students}"
             )
         lines += [f"  {u.student}: {u.status} ({u.detail})" for u in self.ungradable]
+        if self.flags:
+            per_student: dict[str, int] = {}
+            for flag in self.flags:
+                per_student[flag.student] = per_student.get(flag.student, 0) + 1
+            named = ", ".join(f"{s} ({n})" for s, n in per_student.items())
+            lines.append(f"  integrity flags (no grade changed; see the report): {named}")
         for label, path in (
             ("grades", self.grades_csv),
             ("report", self.markdown),
@@ -154,6 +185,25 @@ def read_statuses(course: Path, assignment: str) -> dict[str, dict]:
     return out
 
 
+def read_flags(statuses: dict[str, dict]) -> list[Flag]:
+    """The tamper check's flags in the status records (:func:`read_statuses`), by student.
+
+    A record without ``flags`` has none (older status files); flags that cannot be read become
+    one "check failed" flag saying so, so that nothing goes unseen.
+    """
+    out = []
+    for student, record in sorted(statuses.items()):
+        raw = record.get("flags", [])
+        try:
+            if not isinstance(raw, list):
+                raise ValueError(f"expected a list, found {type(raw).__name__}")
+            out += [Flag(student, Finding.from_dict(item)) for item in raw]
+        except ValueError as err:
+            what = f"the status file's flags are unreadable ({err}); look by hand"
+            out.append(Flag(student, Finding(CHECK_FAILED, what, f"{student}.json")))
+    return out
+
+
 # ---------------------------------------------------------------- the gradebook
 
 
@@ -166,24 +216,30 @@ class _Grades:
 
 
 def gradebook_path(course: Path) -> Path:
-    """The course's nbgrader gradebook."""
+    """The course's default nbgrader gradebook file (its ``db_url`` may point elsewhere)."""
     return Path(course) / "gradebook.db"
 
 
-def _read_gradebook(course: Path, assignment: str) -> _Grades:
+def gradebook_url(course: Path) -> str:
+    """The URL of the course's gradebook, which must exist; CourseError (GradebookError) if not."""
+    url = db_url(course)
+    if not gradebook_exists(url):
+        raise CourseError(
+            f"{course} has no gradebook ({mask_password(url)}): run generate_assignment and autograde first"
+        )
+    return url
+
+
+def _read_gradebook(course: Path, assignment: str, url: str) -> _Grades:
     from nbgrader.api import Gradebook, MissingEntry
 
-    db = gradebook_path(course)
-    if not db.is_file():
-        raise CourseError(
-            f"{course} has no gradebook ({db.name}): run generate_assignment and autograde first"
-        )
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with Gradebook(url) as gb:
         try:
             source = gb.find_assignment(assignment)
         except MissingEntry:
             raise CourseError(
-                f"assignment {assignment!r} is not in the gradebook {db}: run generate_assignment first"
+                f"assignment {assignment!r} is not in the gradebook {mask_password(url)}: "
+                "run generate_assignment first"
             ) from None
         points: dict[tuple[str, str], float] = {}
         for nb in source.notebooks:
@@ -225,7 +281,7 @@ def export_grades_csv(course: Path, assignment: str, path: Path) -> Path:
     from nbgrader.plugins import CsvExportPlugin
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(f"sqlite:///{gradebook_path(course)}") as gb:
+    with Gradebook(db_url(course)) as gb:
         CsvExportPlugin(to=str(path), assignment=[assignment]).export(gb)
     return path
 
@@ -294,6 +350,18 @@ def render_markdown(report: Report) -> str:
         ]
     else:
         lines.append("None: every submission was graded.")
+    lines += ["", "## Integrity flags", "", FLAGS_NOTE, ""]
+    if report.flags:
+        lines += ["| student | flag | where | what | evidence | seen |", "|---|---|---|---|---|---|"]
+        for flag in report.flags:
+            f = flag.finding
+            evidence = "`" + _cell(f.evidence).replace("`", "'") + "`" if f.evidence else ""
+            lines.append(
+                f"| {_cell(flag.student)} | {_cell(f.kind)} | {_cell(f.where)} | {_cell(f.what)} | "
+                f"{evidence} | {f.source} |"
+            )
+    else:
+        lines.append("None: the tamper check flagged no submission.")
     if report.missing:
         lines += ["", "## No submission", "", ", ".join(report.missing)]
     return "\n".join(lines) + "\n"
@@ -321,11 +389,12 @@ def build_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
     """Write ``grades.csv``, ``report.md`` and ``histogram.png`` for ``assignment``; return the numbers.
 
     ``out_dir`` defaults to ``course/reports/<assignment>/``. Raises CourseError when the course
-    has no gradebook or the gradebook does not know the assignment.
+    has no gradebook, its gradebook cannot be opened (:class:`~.gradebook.GradebookError`) or does
+    not know the assignment.
     """
     course = Path(course)
     out = Path(out_dir) if out_dir is not None else course / "reports" / assignment
-    grades = _read_gradebook(course, assignment)
+    grades = _read_gradebook(course, assignment, gradebook_url(course))
     statuses = read_statuses(course, assignment)
     ungradable = _ungradable(course, assignment, set(grades.totals), statuses)
     problems = {u.student: u.status for u in ungradable}
@@ -344,6 +413,7 @@ def build_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
         grades.tests,
         ungradable,
         grades.missing,
+        read_flags(statuses),
         out_dir=out,
         grades_csv=out / "grades.csv",
         markdown=out / "report.md",

@@ -24,8 +24,16 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Files of a source folder that never reach students: nbgrader's defaults, plus the grading limits
-# (assignments/NAME/limits.toml, read by adcourse autograde).
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "limits.toml"]
+# and the tamper check's policy (assignments/NAME/limits.toml and integrity.toml, read by
+# adcourse autograde).
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "limits.toml",
+    "integrity.toml",
+]
 
 # A cell that runs longer than this is stopped and the notebook graded as far as it got.
 c.ExecutePreprocessor.timeout = 120

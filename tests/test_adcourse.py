@@ -275,7 +275,10 @@ def _subcommands() -> dict[str, list[str]]:
     return {
         "release": ["name", "--all"],
         "collect": ["name", "path", "--pattern"],
-        "autograde": ["name", "--jobs", "--student"],
+        "autograde": ["name", "--jobs", "--student", "--cluster"],
+        "cluster": ["--workers", "--port", "--host"],
+        "watch": ["name", "--interval", "--once", "--jobs", "--batch", "--max-attempts"],
+        "lab": ["--port", "--root"],
         "feedback": ["name"],
         "report": ["name", "--out"],
         "check": ["name"],

@@ -11,9 +11,12 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
+from ..config import load_config
+from ..integrity.policy import POLICY_FILE, IntegrityPolicy, read_policy
 from ..paths import CourseError, assignment_dir
 from .snapshot import snapshot_assignment
 
@@ -99,13 +102,24 @@ class AssignmentBundle:
     gradebook: bytes
     files: dict[str, bytes] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    integrity: IntegrityPolicy = field(default_factory=IntegrityPolicy)  # the tamper check's policy
+    #: The course's nbgrader configuration (``nbgrader_config.py``), as plain ``{section: {name:
+    #: value}}``: workers build nbgrader's preprocessors with it, as stock ``nbgrader autograde``
+    #: does (e.g. ``c.IgnorePattern.pattern``, ``c.OverwriteCells...``).
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def nbgrader_config(self) -> Any:
+        """The course configuration as a traitlets ``Config``."""
+        from traitlets.config import Config
+
+        return Config({section: dict(values) for section, values in self.config.items()})
 
 
 def _source_files(folder: Path) -> dict[str, bytes]:
     files = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_dir() or path.suffix == ".ipynb" or rel.as_posix() == LIMITS_FILE:
+        if path.is_dir() or path.suffix == ".ipynb" or rel.as_posix() in (LIMITS_FILE, POLICY_FILE):
             continue
         if any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in _IGNORE):
             continue
@@ -163,4 +177,6 @@ def build_bundle(
     limits = read_limits(folder / LIMITS_FILE, limits)
     check_sandbox(limits)
     snapshot, notebooks = snapshot_assignment(db_url, assignment)
-    return AssignmentBundle(assignment, notebooks, snapshot, _source_files(folder), limits)
+    policy = read_policy(folder / POLICY_FILE)
+    config = {k: dict(v) for k, v in load_config(course).items() if isinstance(v, dict)}
+    return AssignmentBundle(assignment, notebooks, snapshot, _source_files(folder), limits, policy, config)

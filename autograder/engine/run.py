@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import cell_timeout, cluster_address, db_url
+from ..gradebook import check_gradebook
 from ..nbgrader_cli import ensure_scripts_on_path, run_nbgrader
 from ..paths import CourseError, assignment_dir
 from .bundle import AssignmentBundle, Limits, build_bundle
@@ -124,6 +125,7 @@ def autograde(
     ensure_scripts_on_path()
     assignment_dir(course, assignment)
     url = db_url(course)
+    check_gradebook(url)  # one clear sentence, before any grading, if the gradebook cannot be opened
     submissions = find_submissions(course, assignment, students)
     if not submissions:
         raise CourseError(f"no submissions of {assignment} in {course / 'submitted'}")

@@ -35,13 +35,16 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
 from ..paths import CourseError
 from .bundle import Limits
+
+if TYPE_CHECKING:
+    from ..integrity.monitor import KernelMonitor
 
 #: Packages of this kit a student's kernel may import, shown read-only (found where the grading
 #: process imports them from; ``adlib`` is installed editable, from its source folder).
@@ -143,6 +146,13 @@ def kernel_env(limits: Limits, extra_path: Iterable[str] = ()) -> dict[str, str]
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         **limit_env(limits),
     }
+
+
+def python_executable() -> str:
+    """This Python's path without ``..`` steps (they may not exist inside the sandbox): a kit run
+    as ``../.venv/bin/python`` from a sub-folder has ``sys.executable`` like ``/kit/benchmarks/../.venv/...``.
+    Symbolic links are kept: a virtual environment's python must be started by its own path."""
+    return os.path.abspath(sys.executable)
 
 
 def _is_within(path: Path, roots: Iterable[Path]) -> bool:
@@ -303,7 +313,7 @@ def check_sandbox(limits: Limits, scratch: Path | None = None) -> None:
         box = Sandbox(limits, Path(tmp) / "work", Path(tmp) / "kernel")
         box.workdir.mkdir()
         probe = "; ".join(f"import {name}" for name in SHARED_PACKAGES) or "pass"
-        cmd = box.command([sys.executable, "-c", probe])  # SandboxUnavailable if a tool is missing
+        cmd = box.command([python_executable(), "-c", probe])  # SandboxUnavailable if a tool is missing
         key = (limits, sandbox_user(), cmd[0])
         if key in _checked:
             return
@@ -328,19 +338,32 @@ class SandboxKernelManager(AsyncKernelManager):
     the runtime folder), which tell why a kernel died.
     """
 
-    def __init__(self, sandbox: Sandbox | None, limits: Limits, runtime: Path, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox | None,
+        limits: Limits,
+        runtime: Path,
+        monitor: KernelMonitor | None = None,
+        **kwargs: Any,
+    ) -> None:
         runtime.mkdir(parents=True, exist_ok=True)
         connection_file = str(runtime / "kernel.json")
         super().__init__(transport="ipc", connection_file=connection_file, **kwargs)
         self.ip = str(runtime / "kernel-ipc")
         self._sandbox = sandbox
         self._limits = limits
+        self._monitor = monitor
         self.log_path = runtime / "kernel.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        """The kernel spec's command, wrapped in the sandbox (or in the limits alone)."""
+        """The kernel spec's command, with the tamper check's file monitor if there is one, wrapped
+        in the sandbox (or in the limits alone)."""
         cmd = super().format_kernel_cmd(extra_arguments)
+        if cmd and cmd[0] == sys.executable:
+            cmd = [python_executable(), *cmd[1:]]
+        if self._monitor is not None:
+            cmd = self._monitor.command(cmd)
         if self._sandbox is None:
             return unsandboxed_command(self._limits, cmd)
         return self._sandbox.command(cmd)
@@ -355,9 +378,13 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         if self._sandbox is None:  # the grader's environment, with the limits' variables
             kw["env"] = {**kw.get("env", os.environ), **limit_env(self._limits)}
+        if self._monitor is not None:  # the kernel inherits the monitor's end of its pipe
+            kw["pass_fds"] = (self._monitor.pass_fd,)
         with open(self.log_path, "wb") as log:
             kw["stdout"] = kw["stderr"] = log
             await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self._monitor is not None:
+            self._monitor.launched()
         assert self.provisioner is not None
         self._process = getattr(self.provisioner, "process", None)
 

@@ -8,6 +8,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..integrity.findings import Finding
+
 #: Every status a submission can end in; "graded" means it ran to the end.
 STATUSES = (
     "graded",
@@ -22,7 +24,11 @@ STATUSES = (
 
 @dataclass(frozen=True)
 class SubmissionStatus:
-    """The outcome of grading one student's submission of one assignment."""
+    """The outcome of grading one student's submission of one assignment.
+
+    ``flags`` are the tamper check's findings (:class:`~autograder.integrity.Finding`): for an
+    instructor to look at; they never change the score.
+    """
 
     student: str
     assignment: str
@@ -30,6 +36,7 @@ class SubmissionStatus:
     detail: str
     score: float
     max_score: float
+    flags: tuple[Finding, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -22,12 +22,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from ..integrity.findings import Finding
 from .bundle import AssignmentBundle, Limits
 from .sandbox import Sandbox, SandboxKernelManager, check_sandbox, killing_signal
+
+if TYPE_CHECKING:
+    from ..integrity.monitor import KernelMonitor
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class NotebookResult:
     """One notebook of a submission after grading.
 
     ``notebook`` is the executed notebook as JSON, or ``None`` when it could not be run (missing,
-    unreadable); ``scores`` maps each autograded cell's grade_id to ``(score, max_score)``.
+    unreadable); ``scores`` maps each autograded cell's grade_id to ``(score, max_score)``;
+    ``integrity`` holds the tamper check's findings in its student cells (they change no score).
     """
 
     name: str
@@ -43,6 +48,7 @@ class NotebookResult:
     scores: dict[str, tuple[float | None, float]]
     status: str = "graded"
     detail: str = ""
+    integrity: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,12 @@ class SubmissionResult:
     notebooks: tuple[NotebookResult, ...]
     files: dict[str, bytes] = field(default_factory=dict)
     timestamp: str | None = None
+    integrity: tuple[Finding, ...] = ()  # the tamper check's findings in submitted .py files
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every finding of the tamper check: in the notebooks, then in the .py files."""
+        return tuple(f for nb in self.notebooks for f in nb.integrity) + self.integrity
 
     @property
     def status(self) -> str:
@@ -200,7 +212,7 @@ def _output_size(msg: dict[str, Any]) -> int:
     return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
 
 
-def _executor(limits: Limits, clock: _Clock) -> Any:
+def _executor(limits: Limits, clock: _Clock, config: Any = None) -> Any:
     """nbgrader's ``Execute``, timed by ``clock``, recording at most ``output_kb`` KiB of output
     per cell. Error outputs are always recorded, so a failing test never looks passed."""
     from nbgrader.preprocessors import Execute
@@ -224,6 +236,7 @@ def _executor(limits: Limits, clock: _Clock) -> Any:
             return None
 
     return BoundedExecute(
+        config=config,
         timeout=limits.cell_timeout,
         timeout_func=clock.timeout,
         interrupt_on_timeout=True,
@@ -232,9 +245,16 @@ def _executor(limits: Limits, clock: _Clock) -> Any:
 
 
 def _execute(
-    nb: nbformat.NotebookNode, resources: dict[str, Any], limits: Limits, name: str, runtime: Path
+    nb: nbformat.NotebookNode,
+    resources: dict[str, Any],
+    limits: Limits,
+    name: str,
+    runtime: Path,
+    monitor: KernelMonitor | None = None,
+    config: Any = None,
 ) -> tuple[str, str, int | None]:
-    """Run ``nb`` in a kernel of its own (sandboxed unless ``limits.sandbox`` is False).
+    """Run ``nb`` in a kernel of its own (sandboxed unless ``limits.sandbox`` is False), with the
+    tamper check's file ``monitor`` in it if one is given (told, at the end, which cells ran).
 
     Returns ``(status, detail, first)``: ``first`` is the index of the first cell that did not run
     to the end when execution stopped early (its tests and later ones must score 0), ``None``
@@ -248,9 +268,9 @@ def _execute(
     if sandbox is not None:
         sandbox.prepare()
     kernel_name = nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    km = SandboxKernelManager(sandbox, limits, runtime, kernel_name=kernel_name)
+    km = SandboxKernelManager(sandbox, limits, runtime, monitor, kernel_name=kernel_name)
     clock = _Clock(float(limits.cell_timeout), float(limits.notebook_timeout))
-    executor = _executor(limits, clock)
+    executor = _executor(limits, clock, config)
     too_long = f"{name}.ipynb ran longer than the notebook time limit ({limits.notebook_timeout} s)"
     try:
         executor.preprocess(nb, resources, km=km)
@@ -269,7 +289,13 @@ def _execute(
             detail += f"; the kernel exited: {km.log_tail(300).strip()[-200:]}"
         return "error", detail, clock.last
     finally:
+        died = km.returncode(timeout=0) is not None  # the kernel ended before the grader stopped it
+        if monitor is not None:
+            monitor.stopping()
         run_sync(_stop_kernel)(km, executor)
+        if monitor is not None:
+            monitor.close()
+            monitor.ran(clock.started, died)
     outputs = nb.cells[clock.last].get("outputs", []) if nb.cells else []
     if clock.expired and any(out.get("ename") == "CellTimeoutError" for out in outputs):
         return "timeout", too_long, None  # the last cell was cut short by the notebook's clock
@@ -352,40 +378,53 @@ def _grade_notebook(
             name, None, _zero_scores(db_url, bundle.assignment, name), "unreadable notebook", reason
         )
 
+    config = bundle.nbgrader_config()
     resources: dict[str, Any] = {
         "nbgrader": {"notebook": name, "assignment": bundle.assignment, "student": student, "db_url": db_url},
         "metadata": {"path": str(workdir)},
     }
     try:
         for step in (
-            ClearOutput(),
-            DeduplicateIds(),
-            OverwriteKernelspec(),
-            OverwriteCells(),
-            CheckCellMetadata(),
+            ClearOutput(config=config),
+            DeduplicateIds(config=config),
+            OverwriteKernelspec(config=config),
+            OverwriteCells(config=config),
+            CheckCellMetadata(config=config),
         ):
-            nb, resources = step.preprocess(nb, resources)
+            nb, resources = step(nb, resources)  # as nbconvert runs it: only if enabled
     except Exception as exc:  # a notebook nbgrader cannot sanitize is ungradable, not a crash
         reason = f"{name}.ipynb could not be prepared for grading ({type(exc).__name__}: {str(exc)[:200]})"
         return NotebookResult(
             name, None, _zero_scores(db_url, bundle.assignment, name), "unreadable notebook", reason
         )
 
-    status, detail, stopped_at = _execute(nb, resources, bundle.limits, name, runtime)
+    from ..integrity.audit import NotebookAudit
+
+    audit = NotebookAudit.start(
+        nb, bundle.integrity, name, db_url, bundle.assignment, workdir, bundle.limits.sandbox
+    )
+    try:
+        status, detail, stopped_at = _execute(
+            nb, resources, bundle.limits, name, runtime, audit.monitor, config
+        )
+    finally:
+        findings = audit.finish()
     if stopped_at is not None:
         _fail_unfinished_tests(nb, stopped_at, status)
     elif status == "graded":
         status, detail = _classify_run(nb)
     # Stock autograde also lists nbconvert's ClearMetadataPreprocessor, disabled by default: omitted.
-    for step in (IgnorePattern(), LimitOutput(max_lines=bundle.limits.output_lines)):
-        nb, resources = step.preprocess(nb, resources)
-    return NotebookResult(name, nbformat.writes(nb), _scores(nb), status, detail)
+    limit_output = LimitOutput(config=config, max_lines=bundle.limits.output_lines)
+    for step in (IgnorePattern(config=config), limit_output):
+        nb, resources = step(nb, resources)  # as nbconvert runs it: only if enabled
+    return NotebookResult(name, nbformat.writes(nb), _scores(nb), status, detail, findings)
 
 
 def grade_submission(
     bundle: AssignmentBundle, student: str, files: dict[str, bytes], timestamp: str | None = None
 ) -> SubmissionResult:
-    """Grade one student's submitted files (``{relative path: bytes}``) against ``bundle``.
+    """Grade one student's submitted files (``{relative path: bytes}``) against ``bundle``, with
+    the tamper check of ``bundle.integrity`` (its findings are in the result; they change no score).
 
     Raises :class:`~.sandbox.SandboxUnavailable` when the limits ask for the sandbox and it cannot
     run on this machine: a submission is never graded unsandboxed by accident.
@@ -413,4 +452,8 @@ def grade_submission(
         )
         shutil.rmtree(workdir, ignore_errors=True)
     others = {rel: data for rel, data in files.items() if not rel.endswith(".ipynb") and _safe_relative(rel)}
-    return SubmissionResult(student, bundle.assignment, results, others, timestamp)
+    from ..integrity.audit import check_files
+
+    return SubmissionResult(
+        student, bundle.assignment, results, others, timestamp, check_files(others, bundle.integrity)
+    )

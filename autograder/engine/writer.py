@@ -14,6 +14,7 @@ from typing import Any
 
 import nbformat
 
+from ..config import load_config
 from .status import SubmissionStatus, write_atomic, write_status
 from .worker import SubmissionResult
 
@@ -34,6 +35,7 @@ def _record(course: Path, db_url: str, result: SubmissionResult) -> SubmissionSt
     from nbgrader.utils import parse_utc
 
     assignment, student = result.assignment, result.student
+    config = load_config(course)  # the course's settings, e.g. c.LateSubmissionPenalty.penalty_method
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(student)
         if result.timestamp:
@@ -62,14 +64,18 @@ def _record(course: Path, db_url: str, result: SubmissionResult) -> SubmissionSt
                 "db_url": db_url,
             }
         }
-        for step in (SaveAutoGrades(), AssignLatePenalties(), CheckCellMetadata()):
-            nb, resources = step.preprocess(nb, resources)
+        for step in (
+            SaveAutoGrades(config=config),
+            AssignLatePenalties(config=config),
+            CheckCellMetadata(config=config),
+        ):
+            nb, resources = step(nb, resources)  # as nbconvert runs it: only if enabled
         write_atomic(target, nbformat.writes(nb).encode("utf-8"))
     for rel, data in result.files.items():
         write_atomic(out_dir / rel, data)
 
     status = SubmissionStatus(
-        student, assignment, result.status, result.detail, result.score, result.max_score
+        student, assignment, result.status, result.detail, result.score, result.max_score, result.findings
     )
     write_status(course, status)
     return status

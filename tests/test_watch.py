@@ -1,0 +1,469 @@
+"""``adcourse watch``: every submission graded once as it arrives, with feedback, through faults and restarts.
+
+The toy assignment ``toy`` (one notebook, ``toy.ipynb``) has three autograded tests, 9 points:
+
+* ``double`` (key ``return 2 * x``), tested by ``test-two`` (3 points: ``double(2) == 4``) and
+  ``test-more`` (2 points: ``double(3) == 6`` and, hidden, ``double(-1) == -2``);
+* ``square`` (key ``return x * x``), tested by ``test-square`` (4 points: ``square(3) == 9``).
+
+The submissions and their points, worked out by hand from these tests:
+
+=========  ==================================================  ===  ====  ======  =====  ===================
+student    what they submit                                    two  more  square  total  status
+=========  ==================================================  ===  ====  ======  =====  ===================
+key        the answer key                                      3    2     4       9      graded
+blank      the untouched release                               0    0     0       0      graded
+wrong      ``3 * x`` (both double tests fail), key square      0    0     4       4      graded
+partial    ``x * x`` (right at 2 only), square left blank      3    0     0       3      graded
+corrupt    ``{"cells": [ not json`` as toy.ipynb               0    0     0       0      unreadable notebook
+slow       the key, with ``time.sleep(4)`` atop ``square``     3    2     4       9      graded
+=========  ==================================================  ===  ====  ======  =====  ===================
+
+``blank`` later re-submits ``partial``'s notebook (3 points), ``wrong`` a corrupt one (0 points).
+Tests of the watcher's bookkeeping (retries, failures) replace the grading engine with a stand-in
+and grade nothing for real.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from toycourse import (
+    double_cells,
+    edited,
+    gradebook_points,
+    make_course,
+    notebook,
+    release,
+    square_cells,
+    submit,
+)
+
+from autograder import watch as watch_module
+from autograder.cli import main
+from autograder.engine import SubmissionStatus
+from autograder.nbgrader_cli import nbgrader_env, run_nbgrader
+from autograder.paths import CourseError
+from autograder.watch import Watcher
+from autograder.watch_state import Outcome, WatchStateError, state_path
+
+KEY = {"double": "def double(x):\n    return 2 * x", "square": "def square(x):\n    return x * x"}
+WRONG = {**KEY, "double": "def double(x):\n    return 3 * x"}
+PARTIAL = {"double": "def double(x):\n    return x * x"}
+SLOW = {**KEY, "square": "import time\n\ntime.sleep(4)\n\n" + KEY["square"]}
+CORRUPT = b'{"cells": [ not json'
+RESUBMITTED = "2031-05-06 07:08:09.000000 UTC"
+
+# points per test cell, by hand from the table in the module docstring
+POINTS = {
+    "key": {"test-two": 3.0, "test-more": 2.0, "test-square": 4.0},
+    "blank": {"test-two": 0.0, "test-more": 0.0, "test-square": 0.0},
+    "wrong": {"test-two": 0.0, "test-more": 0.0, "test-square": 4.0},
+    "partial": {"test-two": 3.0, "test-more": 0.0, "test-square": 0.0},
+    "corrupt": {"test-two": 0.0, "test-more": 0.0, "test-square": 0.0},
+}
+
+
+@dataclass(frozen=True)
+class Toy:
+    """A released toy course (its root holds course/ and assignments/)."""
+
+    root: Path
+    released: nbformat.NotebookNode
+
+    def copy(self, dest: Path) -> Path:
+        """A copy of the course, without submissions; returns its course folder."""
+        shutil.copytree(self.root, dest)
+        return dest / "course"
+
+    def notebook(self, edits: dict[str, str]) -> nbformat.NotebookNode:
+        """The released notebook with ``edits`` (grade id -> source)."""
+        return edited(self.released, edits)
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory: pytest.TempPathFactory) -> Toy:
+    course = make_course(
+        tmp_path_factory.mktemp("toy"), {"toy": notebook([*double_cells(3, 2), *square_cells(4)])}
+    )
+    return Toy(course.parent, release(course))
+
+
+def watcher(course: Path, **options: Any) -> tuple[Watcher, list[Outcome], list[str]]:
+    """A watcher of ``toy`` on one worker, with the outcomes it reports and the messages it logs."""
+    outcomes: list[Outcome] = []
+    messages: list[str] = []
+    w = Watcher(course, "toy", jobs=1, on_outcome=outcomes.append, log=messages.append, **options)
+    return w, outcomes, messages
+
+
+def summary(outcomes: list[Outcome]) -> dict[str, tuple[str, str, float | None]]:
+    return {o.student: (o.result, o.status, o.score) for o in outcomes}
+
+
+def feedback_html(course: Path, student: str) -> Path:
+    return course / "feedback" / student / "toy" / "toy.html"
+
+
+def feedback_pages(course: Path) -> dict[str, str | None]:
+    """The feedback page of each student of the watched class, or None if there is none."""
+    pages = {}
+    for student in ("key", "blank", "wrong", "corrupt"):
+        path = feedback_html(course, student)
+        pages[student] = path.read_text(encoding="utf-8") if path.exists() else None
+    return pages
+
+
+def read_state(course: Path) -> dict[str, Any]:
+    return json.loads(state_path(course, "toy").read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- a watched class, graded for real
+
+
+@dataclass
+class Watched:
+    course: Path
+    first: list[Outcome]
+    second: list[Outcome]
+    third: list[Outcome]
+    points_first: dict[str, dict[str, float]]
+    points_third: dict[str, dict[str, float]]
+    feedback_first: dict[str, str | None]
+    feedback_third: dict[str, str | None]
+
+
+@pytest.fixture(scope="module")
+def watched(toy: Toy, tmp_path_factory: pytest.TempPathFactory) -> Watched:
+    """Round 1: key, blank, wrong, corrupt. Round 2 by a new watcher: nothing new. Round 3: blank
+    re-submits partial's notebook with a new timestamp, wrong re-submits a corrupt notebook, and
+    key's notebook is written again, byte for byte."""
+    course = toy.copy(tmp_path_factory.mktemp("watched") / "c")
+    submit(course, "key", {"toy.ipynb": toy.notebook(KEY)})
+    submit(course, "blank", {"toy.ipynb": toy.notebook({})})
+    submit(course, "wrong", {"toy.ipynb": toy.notebook(WRONG)})
+    submit(course, "corrupt", {"toy.ipynb": CORRUPT})
+
+    first_watcher, reported, _ = watcher(course)
+    first_watcher.round()
+    first = list(reported)
+    points_first = gradebook_points(course)
+    feedback_first = feedback_pages(course)
+
+    second_watcher, second, _ = watcher(course)  # a restarted watcher: only the state file carries over
+    second_watcher.round()
+
+    shutil.rmtree(course / "submitted" / "blank" / "toy")
+    submit(course, "blank", {"toy.ipynb": toy.notebook(PARTIAL)})
+    (course / "submitted" / "blank" / "toy" / "timestamp.txt").write_text(RESUBMITTED + "\n")
+    key_nb = course / "submitted" / "key" / "toy" / "toy.ipynb"
+    key_nb.write_bytes(key_nb.read_bytes())  # the same submission, written again
+    (course / "submitted" / "wrong" / "toy" / "toy.ipynb").write_bytes(CORRUPT)
+    reported.clear()
+    first_watcher.round()
+    third = list(reported)
+    return Watched(
+        course,
+        first,
+        second,
+        third,
+        points_first,
+        gradebook_points(course),
+        feedback_first,
+        feedback_pages(course),
+    )
+
+
+def test_first_round_grades_every_submission(watched: Watched) -> None:
+    assert summary(watched.first) == {
+        "blank": ("done", "graded", 0.0),
+        "corrupt": ("done", "unreadable notebook", 0.0),
+        "key": ("done", "graded", 9.0),
+        "wrong": ("done", "graded", 4.0),
+    }
+    assert watched.points_first == {s: POINTS[s] for s in ("key", "blank", "wrong", "corrupt")}
+    assert {o.max_score for o in watched.first} == {9.0}
+
+
+def test_a_corrupt_notebook_is_finished_with_its_status_and_no_feedback(watched: Watched) -> None:
+    corrupt = next(o for o in watched.first if o.student == "corrupt")
+    assert "not a readable notebook" in corrupt.detail
+    assert corrupt.feedback is False
+    assert not feedback_html(watched.course, "corrupt").exists()
+    assert corrupt.line().startswith("corrupt: 0/9 unreadable notebook (")
+
+
+def test_feedback_is_written_for_each_graded_student(watched: Watched) -> None:
+    """nbgrader's feedback page shows each total; it follows a re-submission, and goes with a corrupt one."""
+    first, third = watched.feedback_first, watched.feedback_third
+    for student, total in (("key", "9.0"), ("blank", "0.0"), ("wrong", "4.0")):
+        assert f"Score: {total} / 9.0)" in (first[student] or ""), student
+    assert first["corrupt"] is None
+    assert third["key"] == first["key"]
+    assert "Score: 3.0 / 9.0)" in (third["blank"] or "")
+    assert third["wrong"] is None  # the old page no longer matches the gradebook
+    assert all(o.feedback for o in watched.first if o.student != "corrupt")
+
+
+def test_a_restarted_watcher_grades_nothing_again(watched: Watched) -> None:
+    assert watched.second == []
+
+
+def test_a_resubmission_is_graded_again_and_its_grade_recorded(watched: Watched) -> None:
+    assert summary(watched.third) == {
+        "blank": ("done", "graded", 3.0),
+        "wrong": ("done", "unreadable notebook", 0.0),
+    }
+    assert watched.third[0].timestamp == RESUBMITTED
+    assert watched.third[1].feedback is False
+    assert watched.points_third == {
+        **watched.points_first,
+        "blank": POINTS["partial"],
+        "wrong": POINTS["corrupt"],
+    }
+
+
+def test_state_records_each_grading_once(watched: Watched) -> None:
+    state = read_state(watched.course)
+    assert state["version"] == 1 and state["assignment"] == "toy"
+    graded = [(entry["student"], entry["score"]) for entry in state["history"]]
+    assert sorted(graded) == [
+        ("blank", 0.0),
+        ("blank", 3.0),
+        ("corrupt", 0.0),
+        ("key", 9.0),
+        ("wrong", 0.0),
+        ("wrong", 4.0),
+    ]
+    blanks = [entry["fingerprint"] for entry in state["history"] if entry["student"] == "blank"]
+    assert len(set(blanks)) == 2
+    assert state["finished"]["blank"]["fingerprint"] == blanks[1]
+    assert state["finished"]["blank"]["timestamp"] == RESUBMITTED
+    assert state["attempts"] == {}
+
+
+# ---------------------------------------------------------------- stopped by SIGTERM, then restarted
+
+
+def adcourse(course: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "autograder.cli", "--course", str(course), *args]
+
+
+def test_sigterm_finishes_the_batch_and_a_restart_grades_the_rest(toy: Toy, tmp_path: Path) -> None:
+    """One submission per batch: SIGTERM while b_slow is graded lets it finish, c_wrong waits."""
+    course = toy.copy(tmp_path / "c")
+    submit(course, "a_key", {"toy.ipynb": toy.notebook(KEY)})
+    submit(course, "b_slow", {"toy.ipynb": toy.notebook(SLOW)})
+    submit(course, "c_wrong", {"toy.ipynb": toy.notebook(WRONG)})
+    command = adcourse(course, "watch", "toy", "--jobs", "1", "--batch", "1", "--interval", "0.5")
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=nbgrader_env(), cwd=tmp_path
+    )
+    try:
+        assert proc.stdout is not None
+        first_line = proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        rest, errors = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, errors
+    assert "SIGTERM: stopping after the current batch" in errors
+    stopped = [first_line.strip(), *rest.splitlines()]
+    assert stopped == ["a_key: 9/9 graded", "b_slow: 9/9 graded"]
+
+    again = subprocess.run(
+        adcourse(course, "watch", "toy", "--once", "--jobs", "1"),
+        capture_output=True,
+        text=True,
+        env=nbgrader_env(),
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == ["c_wrong: 4/9 graded"]
+
+    history = [entry["student"] for entry in read_state(course)["history"]]
+    assert sorted(history) == ["a_key", "b_slow", "c_wrong"]
+    assert gradebook_points(course) == {
+        "a_key": POINTS["key"],
+        "b_slow": POINTS["key"],
+        "c_wrong": POINTS["wrong"],
+    }
+    for student in ("a_key", "b_slow", "c_wrong"):
+        assert feedback_html(course, student).is_file(), student
+
+
+# ---------------------------------------------------------------- the nbgrader exchange
+
+
+def student_submits(course: Path, workspace: Path, student: str, nb: nbformat.NotebookNode) -> None:
+    """``nbgrader submit toy`` by ``student`` from their own folder, into the course's exchange."""
+    folder = workspace / "toy"
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / "toy.ipynb")
+    run_nbgrader(
+        workspace,
+        "submit",
+        "toy",
+        "--course=ad-course",
+        f"--student={student}",
+        f"--Exchange.root={course / 'exchange'}",
+        f"--Exchange.cache={workspace / 'cache'}",
+    )
+
+
+def test_exchange_submissions_are_collected_and_graded(toy: Toy, tmp_path: Path) -> None:
+    course = toy.copy(tmp_path / "c")
+    w, outcomes, _ = watcher(course)
+    assert w.round().collected is False  # no exchange folder yet: nothing to collect
+    run_nbgrader(course, "release_assignment", "toy")
+    student_submits(course, tmp_path / "ada", "ada", toy.notebook(KEY))
+
+    first = w.round()
+    assert first.collected is True
+    assert summary(outcomes) == {"ada": ("done", "graded", 9.0)}
+
+    student_submits(course, tmp_path / "ada", "ada", toy.notebook(WRONG))
+    outcomes.clear()
+    second = w.round()
+    assert second.collected is True
+    assert summary(outcomes) == {"ada": ("done", "graded", 4.0)}
+    assert gradebook_points(course) == {"ada": POINTS["wrong"]}
+
+    outcomes.clear()
+    assert w.round().collected is False  # the inbound folder did not change
+    assert outcomes == []
+
+
+# ---------------------------------------------------------------- failures, with a stand-in engine
+
+
+class FakeEngine:
+    """Stands in for ``autograde``: records each call; ``crash(students)`` says whether it raises."""
+
+    def __init__(self, crash: Callable[[list[str]], bool], status: str = "graded") -> None:
+        self.calls: list[list[str]] = []
+        self.crash = crash
+        self.status = status
+
+    def __call__(
+        self, course: Path, assignment: str, *, students: list[str], on_graded: Any, **_: Any
+    ) -> None:
+        self.calls.append(list(students))
+        if self.crash(students):
+            raise RuntimeError("the engine broke")
+        for student in students:
+            on_graded(SubmissionStatus(student, assignment, self.status, "a worker failed", 1.0, 9.0))
+
+
+@pytest.fixture
+def two_students(toy: Toy, tmp_path: Path) -> Path:
+    course = toy.copy(tmp_path / "c")
+    submit(course, "bad", {"toy.ipynb": b"bad, first version"})
+    submit(course, "good", {"toy.ipynb": b"good"})
+    return course
+
+
+def test_a_crashing_round_is_retried_then_marked_failed(
+    two_students: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = FakeEngine(lambda students: True)
+    monkeypatch.setattr(watch_module, "autograde", engine)
+    w, outcomes, messages = watcher(two_students, max_attempts=3)
+    assert w.round().retrying == ["bad", "good"]
+    assert "the grading round failed (RuntimeError: the engine broke)" in messages[0]
+    assert w.round().retrying == ["bad", "good"]
+    assert w.round().retrying == []
+    assert engine.calls == [["bad", "good"], ["bad"], ["good"], ["bad"], ["good"]]  # retries one at a time
+    assert summary(outcomes) == {"bad": ("failed", "error", None), "good": ("failed", "error", None)}
+    assert (
+        outcomes[0].line()
+        == "bad: failed after 3 attempts (the grading round failed (RuntimeError: the engine broke))"
+    )
+
+    assert w.round().outcomes == []  # given up: not tried again ...
+    assert len(engine.calls) == 5
+    (two_students / "submitted" / "bad" / "toy" / "toy.ipynb").write_bytes(b"bad, second version")
+    assert w.round().retrying == ["bad"]  # ... until the student submits again
+    assert engine.calls[-1] == ["bad"]
+    assert read_state(two_students)["attempts"]["bad"]["count"] == 1
+
+
+def test_one_crashing_submission_does_not_hold_back_the_others(
+    two_students: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = FakeEngine(lambda students: "bad" in students)
+    monkeypatch.setattr(watch_module, "autograde", engine)
+    w = watcher(two_students, max_attempts=2)[0]
+    w.round()  # together: both fail
+    second = w.round()  # alone: good is graded, bad fails for the second time
+    assert engine.calls == [["bad", "good"], ["bad"], ["good"]]
+    assert summary(second.outcomes) == {"bad": ("failed", "error", None), "good": ("done", "graded", 1.0)}
+    assert [o.attempts for o in second.outcomes] == [2, 2]
+
+
+def test_a_worker_error_status_is_retried(two_students: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = FakeEngine(lambda students: False, status="error")
+    monkeypatch.setattr(watch_module, "autograde", engine)
+    w, outcomes, messages = watcher(two_students, max_attempts=2)
+    assert w.round().retrying == ["bad", "good"]
+    assert any("a worker failed; tried again next round (1 of 2)" in m for m in messages)
+    w.round()
+    assert summary(outcomes) == {"bad": ("failed", "error", 1.0), "good": ("failed", "error", 1.0)}
+
+
+def test_a_second_watcher_is_refused(two_students: Path) -> None:
+    lock = state_path(two_students, "toy").with_suffix(".lock")
+    lock.parent.mkdir(parents=True)
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(CourseError, match="another adcourse watch of toy is running"):
+            watcher(two_students)[0].round()
+
+
+def test_an_unreadable_state_file_stops_the_watcher(two_students: Path) -> None:
+    path = state_path(two_students, "toy")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"version": 1, "assignment": "toy", "finished": {')
+    with pytest.raises(WatchStateError, match=r"cannot read the watch state .*toy\.json.*Move it away"):
+        watcher(two_students)[0].round()
+    assert path.read_text() == '{"version": 1, "assignment": "toy", "finished": {'
+
+
+def test_bad_options_are_refused(two_students: Path) -> None:
+    with pytest.raises(ValueError, match="max_attempts must be at least 1, got 0"):
+        watcher(two_students, max_attempts=0)
+    with pytest.raises(CourseError, match="unknown assignment 'nope'"):
+        Watcher(two_students, "nope")
+    with pytest.raises(ValueError, match="interval must be positive, got 0"):
+        watcher(two_students)[0].run(0)
+
+
+def test_command_line_help_and_errors(two_students: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["watch", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: adcourse watch")
+    for option in ("--interval", "--once", "--jobs", "--batch", "--max-attempts"):
+        assert option in out, option
+    with pytest.raises(SystemExit) as exc:
+        main(["--course", str(two_students), "watch", "toy", "--interval", "0"])
+    assert exc.value.code == 2
+    assert "expected a positive number, got 0" in capsys.readouterr().err
+    assert main(["--course", str(two_students), "watch", "nope", "--once"]) == 1
+    assert "adcourse: error: unknown assignment 'nope'" in capsys.readouterr().err
