@@ -9,15 +9,14 @@ source files, and the limits to grade under.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from ..config import load_config
 from ..integrity.policy import POLICY_FILE, IntegrityPolicy, read_policy
-from ..paths import CourseError, assignment_dir
+from ..paths import assignment_dir
+from ..settings_file import read_settings
 from .snapshot import snapshot_assignment
 
 # Files of a source folder that never travel with the assignment (nbgrader's default ignore list).
@@ -139,23 +138,7 @@ def read_limits(path: Path, base: Limits | None = None) -> Limits:
     A missing file changes nothing; an unknown key or a value of the wrong type is an error that
     names the file and the key.
     """
-    base = base or Limits()
-    if not path.is_file():
-        return base
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CourseError(f"{path} is not valid TOML: {exc}") from exc
-    known = {f.name for f in fields(Limits)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise CourseError(
-            f"{path}: unknown limit {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
-        )
-    try:
-        return replace(base, **data)
-    except (TypeError, ValueError) as exc:
-        raise CourseError(f"{path}: {exc}") from exc
+    return read_settings(path, base or Limits(), "limit")
 
 
 def build_bundle(

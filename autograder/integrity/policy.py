@@ -13,12 +13,10 @@ By default no answer may use ``adlib`` (the reference implementation) except its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
-
-from ..paths import CourseError
+from ..settings_file import read_settings
 
 #: The per-assignment policy file, next to the assignment's notebooks.
 POLICY_FILE = "integrity.toml"
@@ -72,20 +70,4 @@ def read_policy(path: Path) -> IntegrityPolicy:
     An unknown key, a value of the wrong type or a file that is not TOML is a
     :class:`~autograder.paths.CourseError` naming the file and the problem.
     """
-    if not path.is_file():
-        return IntegrityPolicy()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CourseError(f"{path} is not valid TOML: {exc}") from exc
-    known = {f.name for f in fields(IntegrityPolicy)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise CourseError(
-            f"{path}: unknown setting {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
-        )
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    try:
-        return replace(IntegrityPolicy(), **values)
-    except (TypeError, ValueError) as exc:
-        raise CourseError(f"{path}: {exc}") from exc
+    return read_settings(path, IntegrityPolicy())

@@ -49,58 +49,6 @@ SHELL_CALLS = frozenset({"run_line_magic", "run_cell_magic", "system", "getoutpu
 #: Magics whose argument (or cell body) is Python code run in the kernel.
 PYTHON_MAGICS = frozenset({"time", "timeit", "prun", "capture", "debug"})
 
-#: Functions that take a file or folder path (or a command line), by their last name.
-FILE_CALLS = frozenset(
-    {
-        "open",
-        "Path",
-        "PurePath",
-        "PosixPath",
-        "PurePosixPath",
-        "listdir",
-        "scandir",
-        "walk",
-        "chdir",
-        "stat",
-        "lstat",
-        "exists",
-        "isfile",
-        "isdir",
-        "getsize",
-        "readlink",
-        "glob",
-        "iglob",
-        "copy",
-        "copy2",
-        "copyfile",
-        "copytree",
-        "move",
-        "load",
-        "loadtxt",
-        "genfromtxt",
-        "fromfile",
-        "memmap",
-        "read_csv",
-        "read_table",
-        "read_pickle",
-        "read_json",
-        "imread",
-        "ZipFile",
-        "run_path",
-        "system",
-        "popen",
-        "getoutput",
-        "getstatusoutput",
-        "run",
-        "call",
-        "check_call",
-        "check_output",
-        "Popen",
-        "run_line_magic",
-        "run_cell_magic",
-    }
-)
-
 #: Calls whose string arguments are command lines: every word is checked as a path.
 COMMAND_CALLS = frozenset(
     {
@@ -116,6 +64,50 @@ COMMAND_CALLS = frozenset(
         "run_line_magic",
         "run_cell_magic",
     }
+)
+
+#: Functions that take a file or folder path (or a command line), by their last name.
+FILE_CALLS = (
+    frozenset(
+        {
+            "open",
+            "Path",
+            "PurePath",
+            "PosixPath",
+            "PurePosixPath",
+            "listdir",
+            "scandir",
+            "walk",
+            "chdir",
+            "stat",
+            "lstat",
+            "exists",
+            "isfile",
+            "isdir",
+            "getsize",
+            "readlink",
+            "glob",
+            "iglob",
+            "copy",
+            "copy2",
+            "copyfile",
+            "copytree",
+            "move",
+            "load",
+            "loadtxt",
+            "genfromtxt",
+            "fromfile",
+            "memmap",
+            "read_csv",
+            "read_table",
+            "read_pickle",
+            "read_json",
+            "imread",
+            "ZipFile",
+            "run_path",
+        }
+    )
+    | COMMAND_CALLS
 )
 
 #: Absolute paths that hold nothing of anybody's.
