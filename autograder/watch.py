@@ -253,6 +253,7 @@ class Watcher:
             self._finish(arrival, "done", status, status.detail, feedback, state, result)
 
         options: dict[str, Any] = {"limits": self.limits} if self.limits else {}
+        self._log(f"grading {', '.join(sorted(arrivals))}")
         try:
             autograde(
                 self.course,

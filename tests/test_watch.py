@@ -271,8 +271,13 @@ def test_sigterm_finishes_the_batch_and_a_restart_grades_the_rest(toy: Toy, tmp_
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=nbgrader_env(), cwd=tmp_path
     )
     try:
-        assert proc.stdout is not None
+        assert proc.stdout is not None and proc.stderr is not None
         first_line = proc.stdout.readline()
+        # SIGTERM only once b_slow's batch has started (between batches the watcher stops at once)
+        log = [proc.stderr.readline()]
+        while log[-1] and "grading b_slow" not in log[-1]:
+            log.append(proc.stderr.readline())
+        assert "grading b_slow" in log[-1], "".join(log)
         proc.send_signal(signal.SIGTERM)
         rest, errors = proc.communicate(timeout=300)
     finally:
@@ -385,7 +390,8 @@ def test_a_crashing_round_is_retried_then_marked_failed(
     monkeypatch.setattr(watch_module, "autograde", engine)
     w, outcomes, messages = watcher(two_students, max_attempts=3)
     assert w.round().retrying == ["bad", "good"]
-    assert "the grading round failed (RuntimeError: the engine broke)" in messages[0]
+    assert messages[0] == "grading bad, good"
+    assert "the grading round failed (RuntimeError: the engine broke)" in messages[1]
     assert w.round().retrying == ["bad", "good"]
     assert w.round().retrying == []
     assert engine.calls == [["bad", "good"], ["bad"], ["good"], ["bad"], ["good"]]  # retries one at a time
