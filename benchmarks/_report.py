@@ -136,14 +136,24 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def write_results(path: Path, tables: Sequence[Table], info: dict[str, str], quick: bool) -> str:
-    """Write the machine information and every table to ``path`` as markdown; return the text."""
+RUN_ALL_METHOD = (
+    "Written by `python benchmarks/run_all.py`. Peers are timed in the same run, interleaved; "
+    "every figure is a median (see `benchmarks/README.md`)."
+)
+
+
+def write_results(
+    path: Path, tables: Sequence[Table], info: dict[str, str], quick: bool, method: str = RUN_ALL_METHOD
+) -> str:
+    """Write the machine information and every table to ``path`` as markdown; return the text.
+
+    ``method`` says how the figures were taken (default: ``run_all.py``'s interleaved medians).
+    """
     lines = ["# adlib benchmark results", ""]
     if quick:
         lines += ["**Quick smoke run (`--quick`): tiny sizes, few repeats — not a measurement.**", ""]
     lines += [
-        "Written by `python benchmarks/run_all.py`. Peers are timed in the same run, interleaved; "
-        "every figure is a median (see `benchmarks/README.md`). The machine may be shared with other "
+        method + " The machine may be shared with other "
         "work; the load average below says how busy it was when the run started.",
         "",
         "| machine | |",

@@ -47,6 +47,12 @@ GOAL_RATIO = 1.8
 JOBS = 2
 
 
+METHOD = (
+    "Written by `python benchmarks/bench_autograde.py`: one wall-clock run of each grader "
+    "on the same files, stock first (see the script's docstring)."
+)
+
+
 class BenchmarkMismatch(AssertionError):
     """The two graders disagree on some student's score: no speed is reported."""
 
@@ -184,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
         timing = measure(n, Path(tmp))
     table = autograde_table(timing)
-    print(write_results(args.out, [table], info, args.quick))
+    print(write_results(args.out, [table], info, args.quick, METHOD))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,11 @@ from autograder.engine.bundle import build_bundle  # noqa: E402
 from autograder.engine.cluster import local_cluster  # noqa: E402
 from autograder.engine.run import find_submissions  # noqa: E402
 
+METHOD = (
+    "Written by `python benchmarks/bench_cluster.py`: one wall-clock run of each grader "
+    "on the same files, in the order of the table (see the script's docstring)."
+)
+
 # Students and assignments the README's estimate is for.
 CLASS_SIZE, ASSIGNMENTS = 2000, 6
 
@@ -208,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     info = machine_info()
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         runs, sizes = measure(n, Path(tmp))
-    print(write_results(args.out, tables(n, runs, sizes), info, args.quick))
+    print(write_results(args.out, tables(n, runs, sizes), info, args.quick, METHOD))
 
 
 if __name__ == "__main__":
