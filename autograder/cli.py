@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .paths import REPO_ROOT, CourseError, assignment_dir, assignment_names, course_root, source_root
 
@@ -45,26 +46,30 @@ def _all_assignments(course: Path) -> list[str]:
     return names
 
 
+def _number(text: str, convert: type, noun: str, in_range: Callable[[Any], bool], requirement: str) -> Any:
+    """``text`` as a number of type ``convert`` within range, or argparse's error naming what was expected."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+    if not in_range(value):
+        raise argparse.ArgumentTypeError(f"expected {requirement}, got {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
+    return _number(text, int, "a whole number", lambda v: v >= 1, "at least 1")
 
 
 def _positive_float(text: str) -> float:
-    """An argparse type: a number of seconds greater than 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+    """An argparse type: a number of seconds greater than 0 (and finite)."""
+    return _number(text, float, "a number", lambda v: 0 < v < float("inf"), "a positive number")
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free port) to 65535."""
+    return _number(text, int, "a port number", lambda v: 0 <= v <= 65535, "a port from 0 to 65535")
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -198,17 +203,6 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _port(text: str) -> int:
-    """An argparse type: a TCP port, 0 (any free port) to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
-    return value
-
-
 def _lab(args: argparse.Namespace) -> int:
     from .lab import LabError, start_lab
 
@@ -269,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cluster", help="start a local Dask scheduler and workers to grade on (a try-out)")
     p.add_argument("--workers", type=_positive_int, default=2, help="worker processes (default: 2)")
-    p.add_argument("--port", type=int, default=8786, help="scheduler port (default: 8786; 0: any free one)")
+    p.add_argument("--port", type=_port, default=8786, help="scheduler port (default: 8786; 0: any free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1 only)")
     p.set_defaults(func=_cluster)
 

@@ -11,7 +11,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import cell_timeout, cluster_address, db_url
+from ..config import cell_timeout, cluster_address, db_url, load_config
 from ..gradebook import check_gradebook
 from ..nbgrader_cli import ensure_scripts_on_path, run_nbgrader
 from ..paths import CourseError, assignment_dir
@@ -131,9 +131,10 @@ def autograde(
         raise CourseError(f"no submissions of {assignment} in {course / 'submitted'}")
     jobs = max(1, min(jobs or default_jobs(), len(submissions)))
     run = AutogradeRun(assignment, jobs=jobs)
+    config = load_config(course)  # read once for the writer, not once per result
 
     def finish(result: SubmissionResult) -> None:
-        status = record(course, url, result)
+        status = record(course, url, result, config)
         run.statuses.append(status)
         if on_graded:
             on_graded(status)

@@ -19,23 +19,26 @@ from .status import SubmissionStatus, write_atomic, write_status
 from .worker import SubmissionResult
 
 
-def record(course: Path, db_url: str, result: SubmissionResult) -> SubmissionStatus:
-    """Write one worker result into the gradebook, ``autograded/`` and the status file."""
+def record(course: Path, db_url: str, result: SubmissionResult, config: Any = None) -> SubmissionStatus:
+    """Write one worker result into the gradebook, ``autograded/`` and the status file.
+
+    ``config`` is the course's nbgrader configuration (e.g. ``c.LateSubmissionPenalty``); read
+    from ``course`` when not given (a caller recording many results reads it once).
+    """
     from sqlalchemy.exc import SAWarning
 
     with warnings.catch_warnings():
         # nbgrader's gradebook API triggers SQLAlchemy autoflush warnings that are harmless here.
         warnings.simplefilter("ignore", SAWarning)
-        return _record(course, db_url, result)
+        return _record(course, db_url, result, load_config(course) if config is None else config)
 
 
-def _record(course: Path, db_url: str, result: SubmissionResult) -> SubmissionStatus:
+def _record(course: Path, db_url: str, result: SubmissionResult, config: Any) -> SubmissionStatus:
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
     from nbgrader.utils import parse_utc
 
     assignment, student = result.assignment, result.student
-    config = load_config(course)  # the course's settings, e.g. c.LateSubmissionPenalty.penalty_method
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(student)
         if result.timestamp:
