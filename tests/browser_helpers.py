@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from playwright.sync_api import BrowserContext, Locator, Page, Playwright
 
 from autograder.lab import LabServer
@@ -137,6 +138,19 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def read_when_written(path: Path) -> Any:
+    """The notebook at ``path``, or None while the server is still writing it.
+
+    Jupyter Server saves in place (its "atomic" writing keeps a backup copy, it does not write
+    a temporary file and rename it), so a reader that races a save sees an empty or truncated
+    file. Poll this with :func:`wait_until` instead of reading once.
+    """
+    try:
+        return nbformat.read(path, as_version=4)
+    except (nbformat.reader.NotJSONError, json.JSONDecodeError, UnicodeDecodeError, FileNotFoundError):
+        return None
 
 
 def api(server: LabServer, path: str, method: str = "GET") -> Any:

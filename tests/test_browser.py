@@ -53,6 +53,7 @@ from browser_helpers import (
     open_notebook,
     output_dir,
     press_validate,
+    read_when_written,
     rendering_facts,
     replace_code,
     run_all,
@@ -320,7 +321,7 @@ def test_student_validates_the_released_assignment(
         assert "Success! Your notebook passes all the tests." in result.text
         close_dialog(page)
     with steps("the notebook on disk holds what was typed"):
-        saved = nbformat.read(student_file, as_version=4)
+        saved = wait_until(lambda: read_when_written(student_file), 30, "the saved notebook")
         assert _cell(saved, "jacobian-forward").source == typed
         assert _cell(saved, "answer-passes").source == WRITTEN_ANSWER
     shutdown_kernels(lab)
@@ -366,7 +367,9 @@ def test_lecture_renders_after_run_all(
             save_notebook(page)
 
             def saved_run() -> nbformat.NotebookNode | None:
-                nb = nbformat.read(copy, as_version=4)
+                nb = read_when_written(copy)  # None while the save is under way
+                if nb is None:
+                    return None
                 ran = all(c.execution_count for c in nb.cells if c.cell_type == "code")
                 return nb if ran else None
 
