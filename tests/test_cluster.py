@@ -1,6 +1,6 @@
 """Autograding on a real Dask ``distributed`` cluster: 2 worker processes over TCP on loopback.
 
-The class is the toy class of ``test_engine`` (its module docstring works the points out by hand):
+The class is the toy class of :mod:`toyclass` (its docstring works the points out by hand):
 the four good students, a student whose kernel dies and one in an endless loop (3 s cell limit).
 The cluster's grades must be the hand-worked ones, which are also the sequential engine's and
 stock nbgrader's (``test_engine`` shows those two agree). Then a worker process is killed with
@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import test_engine as toyclass
-from toycourse import gradebook_points, make_course, release
+import toyclass
+from toycourse import gradebook_points
 
 from autograder.config import cluster_address
 from autograder.engine import Limits, autograde
@@ -43,8 +43,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> toyclass.Toy:
-    course = make_course(tmp_path_factory.mktemp("toy"), {"toy": toyclass.source_notebook()})
-    return toyclass.Toy(course.parent, toyclass.submission_files(release(course)))
+    return toyclass.released_toy(tmp_path_factory.mktemp("toy"))
 
 
 def _submissions_in_gradebook(course: Path) -> Counter[str]:

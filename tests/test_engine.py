@@ -1,33 +1,7 @@
 """The parallel grading engine grades exactly like stock ``nbgrader autograde``, and survives faults.
 
-The toy assignment ``toy`` (one notebook, ``toy.ipynb``) has two solution cells and three
-autograded tests, plus a written answer graded by hand:
-
-* ``double``: ``def double(x): return 2 * x``;
-* ``test-two`` (3 points): ``double(2) == 4``;
-* ``test-more`` (2 points): ``double(3) == 6`` and, hidden, ``double(-1) == -2``;
-* ``square``: ``def square(x): return x * x``;
-* ``test-square`` (4 points): ``square(3) == 9``;
-* ``explain`` (5 points, markdown, graded by hand: never part of the autograded scores here).
-
-The submissions and their autograded points, worked out by hand from the tests above:
-
-=========  ==============================================  ===  ====  ======  =====  ====================
-student    what they submit                                two  more  square  total  status
-=========  ==============================================  ===  ====  ======  =====  ====================
-key        the answer key                                  3    2     4       9      graded
-blank      the untouched release                           0    0     0       0      graded
-wrong      ``3 * x`` (both double tests fail), key square  0    0     4       4      graded
-partial    ``x * x`` (right at 2 only), square left blank  3    0     0       3      graded
-loop       key, ``while True: pass`` atop ``square``        3    2     0       5      timeout
-died       key, ``os._exit(1)`` atop ``square``             3    2     0       5      kernel died
-corrupt    ``{"cells": [ not json`` as toy.ipynb            0    0     0       0      unreadable notebook
-latin      bytes that are not UTF-8 as toy.ipynb           0    0     0       0      unreadable notebook
-missing    a folder with notes.txt and no toy.ipynb         0    0     0       0      missing notebook
-=========  ==============================================  ===  ====  ======  =====  ====================
-
-``loop`` and ``died`` stop inside ``square``: the tests before it ran and keep their points, and
-``test-square`` did not pass (``square`` was never defined, or never ran to the end).
+The toy class (the assignment, the submissions and their hand-worked points) is in
+:mod:`toyclass`.
 
 Four course copies, each graded once (nbgrader runs take seconds, so they are shared):
 ``stock`` (the good four, by ``nbgrader autograde``), ``engine`` (the same four, by the engine
@@ -45,17 +19,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from toycourse import (
-    double_cells,
-    edited,
-    gradebook_points,
-    make_course,
-    notebook,
-    release,
-    square_cells,
-    submit,
-    written_cell,
-)
+from toyclass import EXPECTED, FAULTY, GOOD, MAX, TESTS, Toy, expected_points, released_toy
+from toycourse import gradebook_points
 
 from autograder.engine import Limits, autograde
 from autograder.engine.run import AutogradeRun
@@ -65,83 +30,10 @@ from autograder.paths import CourseError
 from autograder.report import build_report
 from autograder.scores import CellScore, cell_scores
 
-TESTS = {"test-two": 3.0, "test-more": 2.0, "test-square": 4.0}
-MAX = sum(TESTS.values())
-KEY = {"double": "def double(x):\n    return 2 * x", "square": "def square(x):\n    return x * x"}
-
-# student -> (points per test cell, status), from the table in the module docstring
-EXPECTED: dict[str, tuple[dict[str, float], str]] = {
-    "key": ({"test-two": 3, "test-more": 2, "test-square": 4}, "graded"),
-    "blank": ({"test-two": 0, "test-more": 0, "test-square": 0}, "graded"),
-    "wrong": ({"test-two": 0, "test-more": 0, "test-square": 4}, "graded"),
-    "partial": ({"test-two": 3, "test-more": 0, "test-square": 0}, "graded"),
-    "loop": ({"test-two": 3, "test-more": 2, "test-square": 0}, "timeout"),
-    "died": ({"test-two": 3, "test-more": 2, "test-square": 0}, "kernel died"),
-    "corrupt": ({"test-two": 0, "test-more": 0, "test-square": 0}, "unreadable notebook"),
-    "latin": ({"test-two": 0, "test-more": 0, "test-square": 0}, "unreadable notebook"),
-    "missing": ({"test-two": 0, "test-more": 0, "test-square": 0}, "missing notebook"),
-}
-GOOD = ("key", "blank", "wrong", "partial")
-FAULTY = ("loop", "died", "corrupt", "latin", "missing")
-
-
-# ---------------------------------------------------------------- building the toy course
-
-
-def source_notebook() -> nbformat.NotebookNode:
-    """The instructor's version of ``toy.ipynb`` (see the module docstring)."""
-    return notebook(
-        [
-            *double_cells(TESTS["test-two"], TESTS["test-more"]),
-            *square_cells(TESTS["test-square"]),
-            written_cell(5),
-        ]
-    )
-
-
-def submission_files(released: nbformat.NotebookNode) -> dict[str, dict[str, bytes | nbformat.NotebookNode]]:
-    """Every student's submitted files, ``{student: {name: content}}``, as in the module docstring."""
-    return {
-        "key": {"toy.ipynb": edited(released, KEY)},
-        "blank": {"toy.ipynb": edited(released, {})},
-        "wrong": {"toy.ipynb": edited(released, {**KEY, "double": "def double(x):\n    return 3 * x"})},
-        "partial": {"toy.ipynb": edited(released, {"double": "def double(x):\n    return x * x"})},
-        "loop": {
-            "toy.ipynb": edited(released, {**KEY, "square": "while True:\n    pass\n\n" + KEY["square"]})
-        },
-        "died": {
-            "toy.ipynb": edited(released, {**KEY, "square": "import os\n\nos._exit(1)\n\n" + KEY["square"]})
-        },
-        "corrupt": {"toy.ipynb": b'{"cells": [ not json'},
-        "latin": {"toy.ipynb": '{"cells": [], "métadonnées": 1}'.encode("latin-1") + b"\xff\xfe\x80"},
-        "missing": {"notes.txt": b"I forgot the notebook.\n"},
-    }
-
-
-@dataclass(frozen=True)
-class Toy:
-    """A released toy course (its root holds course/ and assignments/) and the submissions."""
-
-    root: Path
-    files: dict[str, dict[str, bytes | nbformat.NotebookNode]]
-
-    def copy(self, dest: Path, students: tuple[str, ...]) -> Path:
-        """A copy of the course with ``students``' submissions; returns its course folder."""
-        shutil.copytree(self.root, dest)
-        course = dest / "course"
-        for student in students:
-            submit(course, student, self.files[student])
-        return course
-
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> Toy:
-    course = make_course(tmp_path_factory.mktemp("toy"), {"toy": source_notebook()})
-    return Toy(course.parent, submission_files(release(course)))
-
-
-def _expected(students: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    return {s: dict(EXPECTED[s][0]) for s in students}
+    return released_toy(tmp_path_factory.mktemp("toy"))
 
 
 def _row_counts(course: Path) -> dict[str, int]:
@@ -195,14 +87,14 @@ def faults(toy: Toy, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Au
 
 
 def test_stock_nbgrader_gives_the_hand_worked_scores(stock: Path) -> None:
-    assert gradebook_points(stock) == _expected(GOOD)
+    assert gradebook_points(stock) == expected_points(GOOD)
 
 
 def test_engine_grades_exactly_like_stock_nbgrader(stock: Path, engine: Regraded) -> None:
     """Per cell: the same notebook, cell, points and maximum in both gradebooks."""
     assert engine.first_cells == cell_scores(stock / "gradebook.db", "toy")
     assert {s: {c.cell: c.score for c in cells.values()} for s, cells in engine.first_cells.items()} == (
-        _expected(GOOD)
+        expected_points(GOOD)
     )
     assert engine.first.jobs == 2
 
@@ -260,7 +152,7 @@ def test_autograded_notebook_records_the_outputs(engine: Regraded) -> None:
 
 def test_faulty_submissions_get_their_status_and_points(faults: tuple[Path, AutogradeRun]) -> None:
     course, run = faults
-    assert gradebook_points(course) == _expected(GOOD + FAULTY)
+    assert gradebook_points(course) == expected_points(GOOD + FAULTY)
     got = {s.student: (s.status, s.score) for s in run.statuses}
     assert got == {s: (status, sum(points.values())) for s, (points, status) in EXPECTED.items()}
     assert sorted(s.student for s in run.ungradable) == sorted(FAULTY)

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from toyclass import KEY, TESTS
 from toycourse import (
     double_cells,
     edited,
@@ -60,9 +61,6 @@ from toycourse import (
 from autograder.engine import autograde
 from autograder.engine.run import AutogradeRun
 from autograder.nbgrader_cli import nbgrader_env
-
-TESTS = {"test-two": 3.0, "test-more": 2.0, "test-square": 4.0}
-KEY = {"double": "def double(x):\n    return 2 * x", "square": "def square(x):\n    return x * x"}
 
 # student -> points per autograded test cell (a deleted test cell has no autograde score at all)
 EXPECTED: dict[str, dict[str, float]] = {

@@ -3,7 +3,7 @@
 The server is started by :mod:`pgserver` (initdb / pg_ctl on loopback, one per test process);
 without PostgreSQL's server binaries these tests fail, saying how to install them.
 
-The toy assignment ``toy`` (one notebook, ``toy.ipynb``), from :mod:`toycourse`:
+The toy assignment ``toy`` (one notebook, ``toy.ipynb``), from :mod:`toyclass`:
 
 * ``double`` (solution), tested by ``test-two`` (3 points, ``double(2) == 4``) and ``test-more``
   (2 points, ``double(3) == 6`` and, hidden, ``double(-1) == -2``);
@@ -38,17 +38,14 @@ from pathlib import Path
 import nbformat
 import pytest
 from pgserver import PgServer, free_port, pg_server  # noqa: F401 - pg_server is a fixture
+from toyclass import KEY, TESTS, WRITTEN, source_notebook
 from toycourse import (
     csv_totals,
-    double_cells,
     edited,
     make_course,
-    notebook,
     read_grades_csv,
     release,
-    square_cells,
     submit,
-    written_cell,
 )
 
 from autograder.cli import main
@@ -60,10 +57,7 @@ from autograder.nbgrader_cli import run_nbgrader
 from autograder.paths import CourseError
 from autograder.report import build_report
 
-TESTS = {"test-two": 3.0, "test-more": 2.0, "test-square": 4.0}
-WRITTEN = 5.0
 MAX = 14.0  # 3 + 2 + 4 + 5
-KEY = {"double": "def double(x):\n    return 2 * x", "square": "def square(x):\n    return x * x"}
 
 # student -> autograded points per test cell, from the table in the module docstring
 POINTS: dict[str, dict[str, float]] = {
@@ -81,12 +75,6 @@ SECRET = "s3cret-Pw"
 
 
 # ---------------------------------------------------------------- the class, in both databases
-
-
-def source_notebook() -> nbformat.NotebookNode:
-    """The instructor's version of ``toy.ipynb`` (see the module docstring)."""
-    cells = double_cells(TESTS["test-two"], TESTS["test-more"]) + square_cells(TESTS["test-square"])
-    return notebook([*cells, written_cell(WRITTEN)])
 
 
 def submission_files(released: nbformat.NotebookNode) -> dict[str, dict[str, bytes | nbformat.NotebookNode]]:

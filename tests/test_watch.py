@@ -39,6 +39,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from toyclass import KEY
 from toycourse import (
     double_cells,
     edited,
@@ -58,7 +59,6 @@ from autograder.paths import CourseError
 from autograder.watch import Watcher
 from autograder.watch_state import Outcome, WatchStateError, state_path
 
-KEY = {"double": "def double(x):\n    return 2 * x", "square": "def square(x):\n    return x * x"}
 WRONG = {**KEY, "double": "def double(x):\n    return 3 * x"}
 PARTIAL = {"double": "def double(x):\n    return x * x"}
 SLOW = {**KEY, "square": "import time\n\ntime.sleep(4)\n\n" + KEY["square"]}
