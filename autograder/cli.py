@@ -154,13 +154,27 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from .nbgrader_cli import run_nbgrader
+    from .feedback import write_class_feedback
 
     course = course_root(args.course)
     assignment_dir(course, args.name)
-    run_nbgrader(course, "generate_feedback", args.name, "--force")
-    print(f"feedback for {args.name}: {course / 'feedback'}/<student>/{args.name}/")
-    return 0
+    students = [args.student] if args.student else None
+    done = write_class_feedback(course, args.name, students, progress=True)
+    if not done.written and not done.failed:
+        raise CourseError(
+            f"no autograded submission of {args.name}"
+            + (f" by {args.student}" if args.student else "")
+            + ": run `adcourse autograde` first."
+        )
+    print(
+        f"feedback for {args.name}: {len(done.written)} student(s) in "
+        f"{course / 'feedback'}/<student>/{args.name}/"
+    )
+    for student in done.without:
+        print(f"  {student}: no autograded notebook, no feedback")
+    for student, error in done.failed.items():
+        print(f"  {student}: FAILED: {error}", file=sys.stderr)
+    return 1 if done.failed else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -290,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("feedback", help="write per-student HTML feedback")
     p.add_argument("name", help="the assignment")
+    p.add_argument("--student", help="only this student (default: everyone autograded)")
     p.set_defaults(func=_feedback)
 
     p = sub.add_parser("report", help="grades as CSV, a report and a score histogram")

@@ -23,7 +23,7 @@ import nbformat
 
 from .engine import Limits, autograde
 from .mutants import apply_mutant, load_mutants
-from .nbgrader_cli import run_nbgrader
+from .nbgrader_cli import NbgraderError, run_nbgrader
 from .paths import REPO_ROOT, assignment_names, course_root, mutants_file
 from .solutions import generate_solution
 
@@ -130,6 +130,7 @@ def run_demo(
     say: Callable[[str], None] = print,
 ) -> DemoResult:
     """Release, simulate, autograde, give feedback and report; return the scores."""
+    from .feedback import write_class_feedback
     from .report import build_report
 
     course = prepare_workdir(workdir)
@@ -146,7 +147,9 @@ def run_demo(
             result.statuses.setdefault(status.student, {})[name] = status.status
             result.max_scores[name] = max(result.max_scores.get(name, 0.0), status.max_score)
         say(f"[{name}] writing feedback and the report")
-        run_nbgrader(course, "generate_feedback", name, "--force")
+        feedback = write_class_feedback(course, name)
+        if feedback.failed:
+            raise NbgraderError("\n".join(feedback.failed.values()))
         report = build_report(course, name)
         say(f"[{name}] report: {report.markdown}")
     return result

@@ -215,11 +215,45 @@ def test_autograde_grades_everyone_with_a_progress_bar(graded: Step) -> None:
 
 def test_feedback_writes_html_per_student(fed_back: Step) -> None:
     assert fed_back.ran.code == 0, fed_back.ran.err
-    assert f"feedback for toy: {fed_back.course / 'feedback'}" in fed_back.ran.out
-    for student in SUBMISSIONS:
+    assert f"feedback for toy: 3 student(s) in {fed_back.course / 'feedback'}" in fed_back.ran.out
+    assert "feedback toy" in fed_back.ran.err and "3/3" in fed_back.ran.err  # the progress bar
+    for student, total in TOTALS.items():
         page = fed_back.course / "feedback" / student / "toy" / "toy.html"
-        assert page.is_file()
-        assert "<html" in page.read_text(encoding="utf-8").lower()
+        text = page.read_text(encoding="utf-8")
+        assert "<html" in text.lower()
+        assert f"Score: {total} / {float(MAX)}" in text  # the student's own total, as nbgrader prints it
+
+
+def test_feedback_for_one_student_leaves_the_others(fed_back: Step, tmp_path: Path) -> None:
+    course = tmp_path / "root" / "course"
+    shutil.copytree(fed_back.course.parent, course.parent)
+    shutil.rmtree(course / "feedback")
+    ran = adcourse("--course", course, "feedback", "toy", "--student", "wrong")
+    assert ran.code == 0, ran.err
+    assert "feedback for toy: 1 student(s)" in ran.out
+    assert sorted(p.name for p in (course / "feedback").iterdir()) == ["wrong"]
+
+
+def test_feedback_goes_on_past_a_student_it_cannot_write(fed_back: Step, tmp_path: Path) -> None:
+    """An autograded folder the gradebook does not know fails alone; the class still gets feedback."""
+    course = tmp_path / "root" / "course"
+    shutil.copytree(fed_back.course.parent, course.parent)
+    shutil.rmtree(course / "feedback")
+    shutil.copytree(course / "autograded" / "key", course / "autograded" / "ghost")
+    ran = adcourse("--course", course, "feedback", "toy")
+    assert ran.code == 1
+    assert "feedback for toy: 3 student(s)" in ran.out
+    assert re.search(r"ghost: FAILED: nbgrader generate_feedback toy --student ghost failed", ran.err)
+    for student in SUBMISSIONS:
+        assert (course / "feedback" / student / "toy" / "toy.html").is_file()
+    assert not (course / "feedback" / "ghost" / "toy" / "toy.html").exists()
+
+
+def test_feedback_before_autograding_is_a_clear_error(source: Path, tmp_path: Path) -> None:
+    course = _copy(source, tmp_path / "root")
+    ran = adcourse("--course", course, "feedback", "toy")
+    assert ran.code == 1
+    assert "no autograded submission of toy: run `adcourse autograde` first." in ran.err
 
 
 def test_report_writes_the_three_files_with_the_right_totals(reported: Step) -> None:
