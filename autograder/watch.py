@@ -319,6 +319,7 @@ class Watcher:
             feedback=feedback,
             attempts=attempts if attempts is not None else state.attempts_of(arrival) + 1,
             time=now(),
+            flags=tuple(f"{flag.kind}: {flag.what}" for flag in status.flags) if status else (),
         )
         state.finish(outcome)
         state.save()

@@ -139,7 +139,8 @@ class Outcome:
     ``"failed"`` (given up after ``attempts`` failed attempts; ``detail`` says why). ``status``,
     ``score`` and ``max_score`` are the engine's (``None`` when no grading finished), and
     ``feedback`` says whether feedback HTML was written (a submission without a gradable notebook
-    has none).
+    has none). ``flags`` are the tamper check's findings, one ``"kind: what"`` each (they never
+    change the score; the report lists them in full).
     """
 
     student: str
@@ -153,13 +154,23 @@ class Outcome:
     feedback: bool
     attempts: int
     time: str
+    flags: tuple[str, ...] = ()  # absent from state files written before flags were kept
 
     def line(self) -> str:
-        """One line for the terminal: student, score and status (and why, if not graded)."""
+        """One line for the terminal: student, score and status (why, if not graded; any flags)."""
         if self.result == "failed":
             return f"{self.student}: failed after {self.attempts} attempts ({self.detail})"
         text = f"{self.student}: {self.score:g}/{self.max_score:g} {self.status}"
-        return f"{text} ({self.detail})" if self.detail else text
+        if self.detail:
+            text += f" ({self.detail})"
+        if self.flags:
+            text += f" [integrity flags: {'; '.join(self.flags)}]"
+        return text
+
+
+def _outcome(data: dict[str, Any]) -> Outcome:
+    """An :class:`Outcome` from its JSON form (``flags`` come back as a list)."""
+    return Outcome(**{**data, "flags": tuple(data.get("flags", ()))})
 
 
 @dataclass
@@ -205,9 +216,9 @@ class WatchState:
             return cls(
                 path,
                 assignment,
-                finished={s: Outcome(**o) for s, o in data["finished"].items()},
+                finished={s: _outcome(o) for s, o in data["finished"].items()},
                 attempts={s: Attempts(**a) for s, a in data["attempts"].items()},
-                history=[Outcome(**o) for o in data["history"]],
+                history=[_outcome(o) for o in data["history"]],
                 inbound=data["inbound"],
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

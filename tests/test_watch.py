@@ -253,6 +253,40 @@ def test_state_records_each_grading_once(watched: Watched) -> None:
     assert state["attempts"] == {}
 
 
+PATCHED = {**KEY, "double": "import numpy as np\n\nnp.allclose = lambda *a, **k: True\n\n" + KEY["double"]}
+
+
+def test_a_flagged_submission_shows_its_flags_in_its_line(toy: Toy, tmp_path: Path) -> None:
+    """The tamper check's findings reach the watch line and the state; the score is the key's 9."""
+    course = toy.copy(tmp_path / "c")
+    submit(course, "patcher", {"toy.ipynb": toy.notebook(PATCHED)})
+    w, outcomes, _ = watcher(course)
+    w.round()
+    (outcome,) = outcomes
+    assert (outcome.result, outcome.status, outcome.score) == ("done", "graded", 9.0)
+    assert len(outcome.flags) == 1 and outcome.flags[0].startswith("monkeypatch: ")
+    assert "numpy.allclose" in outcome.flags[0]
+    assert outcome.line() == f"patcher: 9/9 graded [integrity flags: {outcome.flags[0]}]"
+    restarted, again, _ = watcher(course)  # the flags survive a restart, as read from the state file
+    assert restarted.round().outcomes == [] and again == []
+    assert read_state(course)["finished"]["patcher"]["flags"] == list(outcome.flags)
+
+
+def test_a_state_file_from_before_flags_were_kept_still_loads(tmp_path: Path) -> None:
+    from autograder.watch_state import WatchState
+
+    entry = {
+        "student": "ada", "fingerprint": "f", "timestamp": None, "result": "done", "status": "graded",
+        "score": 1.0, "max_score": 2.0, "detail": "", "feedback": True, "attempts": 1, "time": "t",
+    }  # fmt: skip
+    path = tmp_path / "toy.json"
+    old = {"version": 1, "assignment": "toy", "finished": {"ada": entry}, "attempts": {}, "history": [entry]}
+    old["inbound"] = None
+    path.write_text(json.dumps(old))
+    state = WatchState.load(path, "toy")
+    assert state.finished["ada"].flags == () and state.finished["ada"].line() == "ada: 1/2 graded"
+
+
 # ---------------------------------------------------------------- stopped by SIGTERM, then restarted
 
 
