@@ -361,8 +361,10 @@ def test_gradcheck_passes_exact_and_fails_0_1_percent_off(case, data):
     if np.max(np.abs(g)) > 1e-2:
         bad = gradcheck(f, g * 1.001, x)
         assert not bad.ok
-        # Measured against a central difference: ~0.1%, up to the difference's own error.
-        assert bad.max_rel_error == pytest.approx(1e-3, rel=1e-2)
+        # Measured against a central difference: ~0.1% on every entry that is not tiny. (On a
+        # tiny entry, e.g. 1e-8, the difference's own rounding noise ~1e-11 is already ~0.1%.)
+        large = np.abs(g) > 1e-2
+        assert bad.rel_errors[large] == pytest.approx(np.full(int(large.sum()), 1e-3), rel=1e-2)
 
 
 def test_gradcheck_fails_on_one_wrong_coordinate_and_names_it():
