@@ -19,6 +19,7 @@ Test modules import these names with ``from conftest import ...`` (pytest puts `
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,6 +42,13 @@ ATOL_EXACT = 1e-12
 # Central differences: truncation and rounding error of the stencil.
 RTOL_FD = 1e-6
 ATOL_FD = 1e-6
+
+# CI runs one fixed set of examples (HYPOTHESIS_PROFILE=ci, set by .ci/run): a submission lands or
+# not on its own merits, never on a random draw. Locally every run draws new examples and reports
+# any failure with a blob that replays it.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 # Modest example counts: the whole core suite runs in well under a minute on two cores.
 FAST = settings(
