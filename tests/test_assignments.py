@@ -5,6 +5,7 @@ release earns 0; every typical mistake in tests/mutants/NAME.toml loses points w
 each assignment has at least 8 autograded tests worth 100 points and at least 6 typical mistakes.
 """
 
+import nbformat
 import pytest
 
 from autograder.check import check_assignment
@@ -39,3 +40,21 @@ def test_assignment_tests_are_right(name: str) -> None:
 def test_answer_keys_are_fresh() -> None:
     stale = stale_solutions()
     assert not stale, f"solutions/ is stale for {stale}: run python -m autograder.solutions"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_written_answers_read_as_answers(name: str) -> None:
+    """A written answer's source cell is the answer alone: nbgrader replaces a markdown solution
+    cell whole in the release, so region delimiters would only show up, as a "BEGIN SOLUTION"
+    heading, in the answer key and in the demo's submissions the formgrader displays."""
+    sources = sorted((course_root().parent / "assignments" / name).glob("*.ipynb"))
+    written = [
+        (path.name, cell.metadata["nbgrader"]["grade_id"], cell.source)
+        for path in sources
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution")
+    ]
+    assert written, f"{name} has no written answer"
+    for notebook, grade_id, source in written:
+        assert source.strip(), f"{notebook}:{grade_id} has an empty answer"
+        assert "SOLUTION" not in source, f"{notebook}:{grade_id} keeps nbgrader delimiters"
