@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import db_url
-from .engine.status import STATUSES
+from .engine.status import STATUSES, status_dir
 from .gradebook import gradebook_exists, mask_password
 from .integrity.findings import CHECK_FAILED, Finding
 from .paths import CourseError
@@ -150,11 +150,6 @@ class Report:
 
 
 # ---------------------------------------------------------------- status files
-
-
-def status_dir(course: Path, assignment: str) -> Path:
-    """Where the grading engine leaves one status file per submission of ``assignment``."""
-    return Path(course) / ".adcourse" / "status" / assignment
 
 
 def read_statuses(course: Path, assignment: str) -> dict[str, dict]:

@@ -39,9 +39,10 @@ from toycourse import (
     written_cell,
 )
 
+from autograder.engine.status import status_dir
 from autograder.nbgrader_cli import run_nbgrader
 from autograder.paths import CourseError
-from autograder.report import build_report, read_statuses, status_dir
+from autograder.report import build_report, read_statuses
 
 ANSWERS = {"alice": "2 * x", "bob": "x * x", "carol": "3 * x", "dave": "abs(2 * x)"}
 WRITTEN = {"alice", "carol"}  # who wrote something in the written answer

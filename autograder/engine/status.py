@@ -45,7 +45,7 @@ class SubmissionStatus:
 
 def status_dir(course: Path, assignment: str) -> Path:
     """Where the status files of ``assignment`` live: ``course/.adcourse/status/<assignment>/``."""
-    return course / ".adcourse" / "status" / assignment
+    return Path(course) / ".adcourse" / "status" / assignment
 
 
 def write_atomic(path: Path, data: bytes) -> None:
