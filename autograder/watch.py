@@ -37,6 +37,7 @@ from . import nbgrader_cli
 from .config import load_config
 from .engine import Limits, SandboxUnavailable, SubmissionStatus, autograde
 from .engine.run import default_jobs
+from .engine.status import read_status
 from .feedback import FeedbackWriter
 from .paths import CourseError, assignment_dir
 from .watch_state import Arrival, Outcome, Scanner, WatchState, WatchStateError, now, state_path, watch_dir
@@ -204,6 +205,7 @@ class Watcher:
             state = WatchState.load(self.state_file, self.assignment)
             result.collected = self._collect(state)
             pending = [a for a in self._scanner.scan() if state.needs_grading(a)]
+            pending = [a for a in pending if not self._graded_before(a, state, result)]
             fresh = [a for a in pending if state.attempts_of(a) == 0]
             retries = [a for a in pending if state.attempts_of(a) > 0]
             batches = [fresh[i : i + self.batch] for i in range(0, len(fresh), self.batch)]
@@ -230,6 +232,27 @@ class Watcher:
             return False
         state.inbound = entries
         state.save()
+        return True
+
+    def _graded_before(self, arrival: Arrival, state: WatchState, result: RoundResult) -> bool:
+        """Finish ``arrival`` without grading it if ``adcourse autograde`` already graded these very
+        files (its status file carries their fingerprint): only the feedback is written.
+
+        Whether it did so or not; a failure to write the feedback counts as a failed attempt, and
+        the submission is then graded again like any other retry.
+        """
+        if state.attempts_of(arrival):
+            return False  # a retry: grade it
+        status = read_status(self.course, self.assignment, arrival.student)
+        if status is None or status.fingerprint != arrival.fingerprint or status.status == "error":
+            return False
+        try:
+            feedback = self._feedback.write(self.assignment, arrival.student)
+        except Exception as exc:  # as in _grade: one failed attempt
+            self._failed(arrival, f"writing the feedback failed: {exc}", state, result, status)
+            return True
+        self._log(f"{arrival.student}: already graded by adcourse autograde; feedback written")
+        self._finish(arrival, "done", status, status.detail, feedback, state, result)
         return True
 
     # ------------------------------------------------------------ grading a batch

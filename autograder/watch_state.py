@@ -2,8 +2,8 @@
 
 A submission is identified by its student and a fingerprint: a SHA-256 hash of its
 ``timestamp.txt`` and of every file the grading engine reads from
-``submitted/<student>/<assignment>/`` (the same files, chosen by the same rules as
-:func:`autograder.engine.run.find_submissions`). A re-submission (new files or a new timestamp) has
+``submitted/<student>/<assignment>/`` (:mod:`autograder.engine.fingerprint`: the engine records
+the same fingerprint with each grade). A re-submission (new files or a new timestamp) has
 a new fingerprint; copying the same files again with the same timestamp does not.
 
 The state, ``course/.adcourse/watch/<assignment>.json``, is rewritten atomically after each
@@ -13,20 +13,18 @@ repeats only the gradings it had not finished.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .engine.fingerprint import file_chunks, fingerprint, read_timestamp, submission_files
 from .engine.status import write_atomic
 from .paths import CourseError
 
 #: The format of the state file; a file of another version is refused, never overwritten.
 STATE_VERSION = 1
-
-_CHUNK = 1 << 20
 
 
 class WatchStateError(CourseError):
@@ -60,26 +58,6 @@ class Arrival:
     fingerprint: str
 
 
-def _submitted_files(folder: Path) -> tuple[list[tuple[str, Path]], Path | None]:
-    """The files of one submission folder the engine grades, and its ``timestamp.txt`` if any."""
-    files, timestamp = [], None
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_dir() or ".ipynb_checkpoints" in rel or path.is_symlink():
-            continue
-        if rel == "timestamp.txt":
-            timestamp = path
-        else:
-            files.append((rel, path))
-    return files, timestamp
-
-
-def _hash_file(digest: Any, path: Path) -> None:
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-
-
 class Scanner:
     """Fingerprints every ``submitted/<student>/<assignment>/`` folder.
 
@@ -106,7 +84,7 @@ class Scanner:
         return found
 
     def _arrival(self, folder: Path) -> Arrival:
-        files, stamp = _submitted_files(folder)
+        files, stamp = submission_files(folder)
         listing = [*files, ("timestamp.txt", stamp)] if stamp else files
         signature = tuple(
             (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
@@ -116,14 +94,9 @@ class Scanner:
         cached = self._cache.get(folder)
         if cached and cached[0] == signature:
             return cached[1]
-        timestamp = (stamp.read_text(encoding="utf-8", errors="replace").strip() or None) if stamp else None
-        digest = hashlib.sha256()
-        digest.update(b"timestamp\0" + (timestamp or "").encode("utf-8", "surrogateescape") + b"\0")
-        for rel, path in files:
-            digest.update(b"file\0" + rel.encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(str(path.stat().st_size).encode() + b"\0")
-            _hash_file(digest, path)
-        arrival = Arrival(folder.parent.name, timestamp, digest.hexdigest())
+        timestamp = read_timestamp(stamp)
+        contents = ((rel, path.stat().st_size, file_chunks(path)) for rel, path in files)
+        arrival = Arrival(folder.parent.name, timestamp, fingerprint(timestamp, contents))
         self._cache[folder] = (signature, arrival)
         return arrival
 

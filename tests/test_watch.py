@@ -287,6 +287,53 @@ def test_a_state_file_from_before_flags_were_kept_still_loads(tmp_path: Path) ->
     assert state.finished["ada"].flags == () and state.finished["ada"].line() == "ada: 1/2 graded"
 
 
+def test_the_engine_and_the_watcher_fingerprint_a_folder_alike(tmp_path: Path) -> None:
+    """Nested files (whose path order differs from their string order), a timestamp, a symlink
+    and checkpoints: both read the same submission and give it the same fingerprint."""
+    from autograder.engine.run import find_submissions
+    from autograder.watch_state import Scanner
+
+    folder = tmp_path / "c" / "submitted" / "ada" / "toy"
+    (folder / "a" / ".ipynb_checkpoints").mkdir(parents=True)
+    (folder / "a" / "b").write_bytes(b"nested")
+    (folder / "a.txt").write_bytes(b"flat")
+    (folder / "a" / ".ipynb_checkpoints" / "toy-checkpoint.ipynb").write_bytes(b"ignored")
+    (folder / "toy.ipynb").write_bytes(b"{}")
+    (folder / "link.ipynb").symlink_to(folder / "toy.ipynb")
+    (folder / "timestamp.txt").write_text("2031-05-06 07:08:09 UTC\n")
+    (engine,) = find_submissions(tmp_path / "c", "toy")
+    (watched,) = Scanner(tmp_path / "c", "toy").scan()
+    assert list(engine.files) == ["a/b", "a.txt", "toy.ipynb"] and engine.timestamp == watched.timestamp
+    assert engine.fingerprint == watched.fingerprint
+    (folder / "timestamp.txt").write_text("2031-05-06 07:08:10 UTC\n")  # a re-submission
+    assert find_submissions(tmp_path / "c", "toy")[0].fingerprint != engine.fingerprint
+
+
+def test_a_watcher_after_autograde_only_writes_the_feedback(toy: Toy, tmp_path: Path) -> None:
+    """What `adcourse autograde` graded is not graded again; a later re-submission is."""
+    from autograder.engine import autograde
+
+    course = toy.copy(tmp_path / "c")
+    submit(course, "key", {"toy.ipynb": toy.notebook(KEY)})
+    submit(course, "wrong", {"toy.ipynb": toy.notebook(WRONG)})
+    autograde(course, "toy", jobs=1)
+    assert not (course / "feedback").exists()
+    w, outcomes, messages = watcher(course)
+    w.round()
+    assert summary(outcomes) == {"key": ("done", "graded", 9.0), "wrong": ("done", "graded", 4.0)}
+    assert messages == [
+        "key: already graded by adcourse autograde; feedback written",
+        "wrong: already graded by adcourse autograde; feedback written",
+    ]
+    assert all(feedback_html(course, s).is_file() for s in ("key", "wrong"))
+    (course / "submitted" / "wrong" / "toy" / "toy.ipynb").write_text(nbformat.writes(toy.notebook(KEY)))
+    outcomes.clear()
+    w.round()
+    assert summary(outcomes) == {"wrong": ("done", "graded", 9.0)}
+    assert messages[-1] == "grading wrong"
+    assert gradebook_points(course)["wrong"] == {"test-two": 3.0, "test-more": 2.0, "test-square": 4.0}
+
+
 # ---------------------------------------------------------------- stopped by SIGTERM, then restarted
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import cell_timeout, cluster_address, db_url, load_config
@@ -16,6 +16,7 @@ from ..gradebook import check_gradebook
 from ..nbgrader_cli import ensure_scripts_on_path, run_nbgrader
 from ..paths import CourseError, assignment_dir
 from .bundle import AssignmentBundle, Limits, build_bundle
+from .fingerprint import fingerprint_of_bytes, read_timestamp, submission_files
 from .status import SubmissionStatus
 from .worker import SubmissionResult, grade_submission
 from .writer import record
@@ -23,11 +24,12 @@ from .writer import record
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's submitted folder, read into memory."""
+    """One student's submitted folder, read into memory, with its fingerprint."""
 
     student: str
     files: dict[str, bytes]
     timestamp: str | None
+    fingerprint: str = ""
 
 
 @dataclass
@@ -64,16 +66,10 @@ def find_submissions(
         student = folder.parent.name
         if wanted is not None and student not in wanted:
             continue
-        files, timestamp = {}, None
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(folder).as_posix()
-            if path.is_dir() or ".ipynb_checkpoints" in rel or path.is_symlink():
-                continue
-            if rel == "timestamp.txt":
-                timestamp = path.read_text(encoding="utf-8", errors="replace").strip() or None
-                continue
-            files[rel] = path.read_bytes()
-        found.append(Submission(student, files, timestamp))
+        listing, stamp = submission_files(folder)
+        files = {rel: path.read_bytes() for rel, path in listing}
+        timestamp = read_timestamp(stamp)
+        found.append(Submission(student, files, timestamp, fingerprint_of_bytes(timestamp, files)))
     if wanted is not None and (missing := wanted - {s.student for s in found}):
         raise CourseError(f"no submission of {assignment} from {', '.join(sorted(missing))}")
     return found
@@ -133,7 +129,10 @@ def autograde(
     run = AutogradeRun(assignment, jobs=jobs)
     config = load_config(course)  # read once for the writer, not once per result
 
+    fingerprints = {s.student: s.fingerprint for s in submissions}
+
     def finish(result: SubmissionResult) -> None:
+        result = replace(result, fingerprint=fingerprints[result.student])  # which files this grade is of
         status = record(course, url, result, config)
         run.statuses.append(status)
         if on_graded:

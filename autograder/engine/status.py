@@ -27,7 +27,8 @@ class SubmissionStatus:
     """The outcome of grading one student's submission of one assignment.
 
     ``flags`` are the tamper check's findings (:class:`~autograder.integrity.Finding`): for an
-    instructor to look at; they never change the score.
+    instructor to look at; they never change the score. ``fingerprint`` identifies the submitted
+    files this grade is of (:mod:`autograder.engine.fingerprint`; empty when unknown).
     """
 
     student: str
@@ -37,6 +38,7 @@ class SubmissionStatus:
     score: float
     max_score: float
     flags: tuple[Finding, ...] = ()
+    fingerprint: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -66,3 +68,25 @@ def write_status(course: Path, status: SubmissionStatus) -> Path:
     path = status_dir(course, status.assignment) / f"{status.student}.json"
     write_atomic(path, json.dumps(asdict(status), indent=2, sort_keys=True).encode())
     return path
+
+
+def read_status(course: Path, assignment: str, student: str) -> SubmissionStatus | None:
+    """The status the engine last recorded for ``student``'s ``assignment``, or None if there is
+    none or it cannot be read back whole (a reader should then treat the submission as ungraded)."""
+    path = status_dir(course, assignment) / f"{student}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        flags = tuple(Finding.from_dict(item) for item in data.get("flags", []))
+        status = SubmissionStatus(
+            student=str(data["student"]),
+            assignment=str(data["assignment"]),
+            status=str(data["status"]),
+            detail=str(data["detail"]),
+            score=float(data["score"]),
+            max_score=float(data["max_score"]),
+            flags=flags,
+            fingerprint=str(data.get("fingerprint", "")),
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return status if (status.student, status.assignment) == (student, assignment) else None

@@ -61,6 +61,7 @@ class SubmissionResult:
     files: dict[str, bytes] = field(default_factory=dict)
     timestamp: str | None = None
     integrity: tuple[Finding, ...] = ()  # the tamper check's findings in submitted .py files
+    fingerprint: str = ""  # of the submitted files (set by the engine, which read them)
 
     @property
     def findings(self) -> tuple[Finding, ...]:

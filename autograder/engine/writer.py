@@ -78,7 +78,14 @@ def _record(course: Path, db_url: str, result: SubmissionResult, config: Any) ->
         write_atomic(out_dir / rel, data)
 
     status = SubmissionStatus(
-        student, assignment, result.status, result.detail, result.score, result.max_score, result.findings
+        student,
+        assignment,
+        result.status,
+        result.detail,
+        result.score,
+        result.max_score,
+        result.findings,
+        result.fingerprint,
     )
     write_status(course, status)
     return status
