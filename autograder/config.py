@@ -16,16 +16,17 @@ def load_config(course: Path) -> Config:
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
-def db_url(course: Path) -> str:
+def db_url(course: Path, config: Config | None = None) -> str:
     """The gradebook's SQLAlchemy URL, ``c.CourseDirectory.db_url`` (nbgrader's default:
     ``gradebook.db`` in the course root).
 
     Any SQLAlchemy URL nbgrader accepts, e.g. ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB``.
     A relative SQLite path is taken from the course folder, where nbgrader's commands run (so
     adcourse and nbgrader open the same file wherever adcourse is started). The URL is not checked
-    here: :func:`autograder.gradebook.check_gradebook` does that.
+    here: :func:`autograder.gradebook.check_gradebook` does that. ``config``: the course's config,
+    if already loaded (as for the other readers here).
     """
-    cfg = load_config(course)
+    cfg = load_config(course) if config is None else config
     url = cfg.get("CourseDirectory", {}).get("db_url")
     if not url:
         return f"sqlite:///{Path(course) / 'gradebook.db'}"
@@ -49,9 +50,9 @@ def _sqlite_from_course(course: Path, url: str) -> str:
     return parsed.set(database=str(course / path)).render_as_string(hide_password=False)
 
 
-def cell_timeout(course: Path, default: int = 120) -> int:
+def cell_timeout(course: Path, default: int = 120, config: Config | None = None) -> int:
     """Seconds a cell may run when autograding (``ExecutePreprocessor.timeout`` or ``Execute.timeout``)."""
-    cfg = load_config(course)
+    cfg = load_config(course) if config is None else config
     for section in ("Execute", "ExecutePreprocessor"):
         value = cfg.get(section, {}).get("timeout")
         if value:
@@ -59,7 +60,7 @@ def cell_timeout(course: Path, default: int = 120) -> int:
     return default
 
 
-def cluster_address(course: Path) -> str | None:
+def cluster_address(course: Path, config: Config | None = None) -> str | None:
     """The Dask scheduler to grade on (``c.AdCourse.cluster = "tcp://HOST:PORT"``), or ``None``."""
-    value = load_config(course).get("AdCourse", {}).get("cluster")
+    value = (load_config(course) if config is None else config).get("AdCourse", {}).get("cluster")
     return str(value) if value else None

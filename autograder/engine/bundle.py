@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from traitlets.config import Config
+
 from ..config import load_config
 from ..integrity.policy import POLICY_FILE, IntegrityPolicy, read_policy
 from ..paths import assignment_dir
@@ -142,7 +144,7 @@ def read_limits(path: Path, base: Limits | None = None) -> Limits:
 
 
 def build_bundle(
-    course: Path, assignment: str, db_url: str, limits: Limits | None = None
+    course: Path, assignment: str, db_url: str, limits: Limits | None = None, config: Config | None = None
 ) -> AssignmentBundle:
     """Pack the assignment's definition from the course gradebook at ``db_url`` with its files.
 
@@ -153,6 +155,7 @@ def build_bundle(
     The limits are ``limits`` (default: :class:`Limits`' defaults) with the assignment's own
     ``limits.toml`` on top (:func:`read_limits`). When they ask for the sandbox, it is tried here,
     once, before anything is graded: :class:`~.sandbox.SandboxUnavailable` if it cannot run.
+    ``config`` is the course's nbgrader config, read from ``course`` when not given.
     """
     from .sandbox import check_sandbox
 
@@ -161,5 +164,6 @@ def build_bundle(
     check_sandbox(limits)
     snapshot, notebooks = snapshot_assignment(db_url, assignment)
     policy = read_policy(folder / POLICY_FILE)
-    config = {k: dict(v) for k, v in load_config(course).items() if isinstance(v, dict)}
-    return AssignmentBundle(assignment, notebooks, snapshot, _source_files(folder), limits, policy, config)
+    config = load_config(course) if config is None else config
+    sections = {k: dict(v) for k, v in config.items() if isinstance(v, dict)}
+    return AssignmentBundle(assignment, notebooks, snapshot, _source_files(folder), limits, policy, sections)

@@ -120,14 +120,14 @@ def autograde(
     start = time.perf_counter()
     ensure_scripts_on_path()
     assignment_dir(course, assignment)
-    url = db_url(course)
+    config = load_config(course)  # read once: for the gradebook URL, the limits, the bundle, the writer
+    url = db_url(course, config)
     check_gradebook(url)  # one clear sentence, before any grading, if the gradebook cannot be opened
     submissions = find_submissions(course, assignment, students)
     if not submissions:
         raise CourseError(f"no submissions of {assignment} in {course / 'submitted'}")
     jobs = max(1, min(jobs or default_jobs(), len(submissions)))
     run = AutogradeRun(assignment, jobs=jobs)
-    config = load_config(course)  # read once for the writer, not once per result
 
     fingerprints = {s.student: s.fingerprint for s in submissions}
 
@@ -140,9 +140,10 @@ def autograde(
 
     def bundle() -> AssignmentBundle:
         ensure_in_gradebook(course, assignment, url)
-        return build_bundle(course, assignment, url, limits or Limits(cell_timeout=cell_timeout(course)))
+        limits_ = limits or Limits(cell_timeout=cell_timeout(course, config=config))
+        return build_bundle(course, assignment, url, limits_, config)
 
-    cluster = cluster or cluster_address(course)
+    cluster = cluster or cluster_address(course, config)
     if cluster:
         from .cluster import grade_on_cluster
 
