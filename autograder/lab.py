@@ -11,6 +11,11 @@ The server listens on 127.0.0.1 only, with a random token handed over in the env
 (``JUPYTER_TOKEN``, so it never shows in the process list), fetches no news and checks for no
 updates (the kit works offline). :func:`start_lab` starts it, waits until it answers and returns a
 :class:`LabServer` with the URL, the token and :meth:`LabServer.stop`; the browser tests reuse it.
+
+The kit's data folder (:data:`JUPYTER_DATA`) comes first on ``JUPYTER_PATH``: nbconvert finds its
+``nbconvert/templates/formgrade/mathjax.html.j2`` before the stock macro, so nbgrader's
+formgrader typesets math with the MathJax 2 that the ``jupyter-server-mathjax`` extension serves
+from this server, instead of loading it from a CDN (raw TeX on a closed network).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from .paths import CourseError
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8888
+#: Jupyter data the kit adds (nbconvert templates), searched before the installed ones.
+JUPYTER_DATA = Path(__file__).parent / "jupyter_data"
 #: Seconds to wait for a new server to answer (it answers after ~3 s on the kit's 2-core machine).
 START_TIMEOUT = 120.0
 #: Seconds a stopping server gets to shut its kernels down before it is killed.
@@ -101,6 +108,8 @@ def lab_command(
     # No MPLBACKEND: kernels then use matplotlib's inline backend, so figures show in the notebook.
     env = {k: v for k, v in os.environ.items() if k not in ("JUPYTER_TOKEN", "MPLBACKEND")}
     env["JUPYTER_TOKEN"] = token
+    # The kit's nbconvert templates first: the formgrader then loads MathJax from this server.
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")) if p)
     if state_dir is not None:
         state_dir = Path(state_dir).resolve()
         _seed_settings(state_dir / "user-settings")

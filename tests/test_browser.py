@@ -404,6 +404,8 @@ def test_instructor_grades_a_written_answer_in_the_formgrader(
         assert before["ada"].score == AUTOGRADED_POINTS  # the answer key; the written answer not graded yet
         assert before["ada"].status == "needs manual grading"
 
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     with start_lab(course, state_dir=tmp_path / ".jupyter", log=steps.log) as server:
         with steps("open the formgrader from the Nbgrader menu"):
             page.goto(server.url_for("lab") + "&reset")
@@ -431,6 +433,19 @@ def test_instructor_grades_a_written_answer_in_the_formgrader(
             score = formgrader.locator("input.score.needs_manual_grade#answer-passes")
             score.wait_for()
             assert score.input_value() == ""  # not graded by hand yet
+        with steps("its math is typeset by the server's own MathJax, offline"):
+            # jupyter-server-mathjax ships MathJax 2's HTML-CSS output: typeset math is span.MathJax
+            formgrader.locator("span.MathJax").first.wait_for(timeout=30_000)
+            sources = formgrader.locator("script[src*='MathJax.js']").evaluate_all("s => s.map(e => e.src)")
+            assert sources == [
+                f"{server.url}static/jupyter_server_mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+            ]
+            assert formgrader.locator("span.MathJax").count() > 10
+            shown = formgrader.locator("body").inner_text()
+            assert not re.search(r"\$[^$\s][^$]*\$", shown), "raw TeX left in the submission"
+            elsewhere = [url for url in requested if not url.startswith(server.url)]
+            assert not [url for url in elsewhere if "cdnjs" in url or "mathjax" in url.lower()], elsewhere
+            steps.shot("math typeset")
         with steps("grade the written answer by hand"):
             score.scroll_into_view_if_needed()
             with page.expect_response(
