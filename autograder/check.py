@@ -2,15 +2,25 @@
 
 For one assignment, in a scratch copy of the course:
 
-1. the release builds, and holds neither solutions nor hidden tests;
-2. the answer key, submitted as a student, earns full marks on every autograded test;
-3. the untouched release earns 0;
-4. every typical mistake in the corpus (``tests/mutants/<assignment>.toml``) loses points on the
-   test cell that targets it. The share of mistakes caught is the *mutation score*.
+1. the release builds, and holds neither solutions nor hidden tests, nor any of the answer key's
+   formula lines outside the answer cells (in a docstring or a comment);
+2. the answer key's trusted run passes every test: each check's value agrees with the expected
+   value written in the test (adlib's, torch's, a literal), and every test records checks;
+3. no test cell computes an expected value where the student's kernel would run it
+   (:func:`~autograder.engine.testcode.lint`);
+4. graded by the engine like any class (sandboxed, decided against the key), the answer key earns
+   full marks, the untouched release 0, and every typical mistake in the corpus
+   (``tests/mutants/<assignment>.toml``) loses points on the test cells that target it. The share
+   of mistakes caught is the *mutation score*;
+5. every requirement of the assignment's table (``requirements.toml``) has a test and a caught
+   mistake that violates it;
+6. optionally (``compare_stock``), stock ``nbgrader autograde`` gives every one of those
+   submissions the same points per test cell.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,7 +30,8 @@ import nbformat
 
 from .mutants import Mutant, apply_mutant, load_mutants
 from .nbgrader_cli import run_nbgrader
-from .paths import assignment_dir, course_root, mutants_file
+from .paths import CourseError, assignment_dir, course_root, mutants_file
+from .requirements import REQUIREMENTS_FILE, coverage_problems, load_requirements
 from .scores import CellScore, cell_scores
 
 KEY, BLANK = "answer-key", "blank-release"
@@ -53,7 +64,11 @@ class AssignmentCheck:
     key_shortfalls: dict[str, CellScore] = field(default_factory=dict)
     blank_scores: dict[str, CellScore] = field(default_factory=dict)
     release_problems: list[str] = field(default_factory=list)
+    key_problems: list[str] = field(default_factory=list)  # disagreements with the tests, lint
+    requirement_problems: list[str] = field(default_factory=list)
+    stock_differences: list[str] = field(default_factory=list)
     mutants: list[MutantResult] = field(default_factory=list)
+    compared_with_stock: bool = False
 
     @property
     def mutation_score(self) -> float:
@@ -62,10 +77,13 @@ class AssignmentCheck:
 
     @property
     def ok(self) -> bool:
-        """All four properties hold."""
+        """Every property holds."""
         return (
             not self.release_problems
+            and not self.key_problems
             and not self.key_shortfalls
+            and not self.requirement_problems
+            and not self.stock_differences
             and self.blank_score == 0
             and self.mutants != []
             and all(m.caught for m in self.mutants)
@@ -81,8 +99,14 @@ class AssignmentCheck:
             f"  mutation score: {sum(m.caught for m in self.mutants)}/{len(self.mutants)} "
             f"typical mistakes caught ({self.mutation_score:.0%})",
         ]
+        if self.compared_with_stock:
+            same = "same points per test" if not self.stock_differences else "DIFFERENT"
+            lines.append(f"  stock nbgrader on the same submissions: {same}")
         for cell, s in self.key_shortfalls.items():
             lines.append(f"    key loses points on {cell}: {s.score:g}/{s.max_score:g}")
+        lines += [f"    key: {p}" for p in self.key_problems]
+        lines += [f"    requirements: {p}" for p in self.requirement_problems]
+        lines += [f"    stock: {p}" for p in self.stock_differences]
         for cell, s in self.blank_scores.items():
             if s.score:
                 lines.append(f"    blank earns points on {cell}: {s.score:g}/{s.max_score:g}")
@@ -110,10 +134,81 @@ def _submit(course: Path, student: str, name: str, notebooks: dict[str, nbformat
         nbformat.write(nb, folder / filename)
 
 
-def check_assignment(name: str, course: Path | None = None, workdir: Path | None = None) -> AssignmentCheck:
-    """Run the four checks for assignment ``name`` and return what they found."""
+def _solution_lines(key: nbformat.NotebookNode) -> set[str]:
+    """The answer key's formula lines: code inside solution regions that computes something."""
+    found, inside = set(), False
+    for cell in key.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.split("\n"):
+            if "### BEGIN SOLUTION" in line:
+                inside = True
+            elif "### END SOLUTION" in line:
+                inside = False
+            elif inside:
+                code = line.split("#", 1)[0].strip()
+                if len(code) >= 10 and re.search(r"[-+*/@]|\w\(", code):
+                    found.add(re.sub(r"\s+", "", code))
+    return found
+
+
+def giveaways(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
+    """Formula lines of the key that the release shows anyway (in a docstring, a comment, a test)."""
+    lines = _solution_lines(source)
+    text = re.sub(r"\s+", "", "\n".join(c.source for c in release.cells))
+    return sorted(f"the release shows the answer line {line!r}" for line in lines if line in text)
+
+
+def _test_cells(course: Path, name: str) -> dict[str, list[str]]:
+    """``{notebook: [grade ids of its autograded test cells]}`` from the course gradebook."""
+    from nbgrader.api import Gradebook
+
+    from .config import db_url
+
+    with Gradebook(db_url(course)) as gb:
+        found = {}
+        for nb in gb.find_assignment(name).notebooks:
+            answers = {c.name for c in nb.solution_cells}
+            found[nb.name] = [
+                c.name for c in nb.grade_cells if c.cell_type == "code" and c.name not in answers
+            ]
+        return found
+
+
+def _lint(course: Path, name: str, tests: dict[str, list[str]]) -> list[str]:
+    """Test code that would compute an expected value in the student's kernel, or that cannot be
+    stripped of its answers."""
+    from .config import db_url
+    from .engine.oracle import test_sources
+    from .engine.testcode import TestCodeError, lint, strip_cells, visible_names
+
+    problems = []
+    for notebook, cells in test_sources(db_url(course), name, tuple(tests)).items():
+        try:
+            stripped = strip_cells([(gid, cells[gid]) for gid in tests[notebook]])
+        except TestCodeError as exc:
+            problems.append(f"{notebook}: {exc}")
+            continue
+        public = {n for gid in tests[notebook] for n in visible_names(cells[gid])}
+        problems += [f"{notebook}/{p}" for p in lint(stripped, public)]
+    return problems
+
+
+def check_assignment(
+    name: str,
+    course: Path | None = None,
+    workdir: Path | None = None,
+    compare_stock: bool = False,
+    jobs: int | None = None,
+) -> AssignmentCheck:
+    """Run the checks for assignment ``name`` and return what they found."""
+    from .config import db_url
+    from .engine import autograde
+    from .engine.bundle import build_bundle
+    from .engine.oracle import disagreements
+
     course = course_root(course)
-    result = AssignmentCheck(name)
+    result = AssignmentCheck(name, compared_with_stock=compare_stock)
     with tempfile.TemporaryDirectory(prefix=f"adcheck-{name}-", dir=workdir) as tmp:
         scratch = scratch_course(course, name, Path(tmp))
         run_nbgrader(scratch, "generate_assignment", name, "--force")
@@ -126,9 +221,14 @@ def check_assignment(name: str, course: Path | None = None, workdir: Path | None
             p.name: nbformat.read(p, as_version=4)
             for p in sorted((scratch / "solution" / name).glob("*.ipynb"))
         }
+        sources = {
+            p.name: nbformat.read(p, as_version=4)
+            for p in sorted(assignment_dir(scratch, name).glob("*.ipynb"))
+        }
         for filename, nb in release.items():
             text = "\n".join(c.source for c in nb.cells)
             result.release_problems += [f"{filename} contains {m!r}" for m in _SECRET_MARKERS if m in text]
+            result.release_problems += [f"{filename}: {g}" for g in giveaways(sources[filename], nb)]
 
         _submit(scratch, KEY, name, key)
         _submit(scratch, BLANK, name, release)
@@ -140,10 +240,32 @@ def check_assignment(name: str, course: Path | None = None, workdir: Path | None
                 )
             _submit(scratch, m.student, name, {**key, m.notebook: apply_mutant(key[m.notebook], m)})
 
-        run_nbgrader(scratch, "autograde", name, "--force")
+        tests = _test_cells(scratch, name)
+        result.key_problems += _lint(scratch, name, tests)
+        try:
+            bundle = build_bundle(scratch, name, db_url(scratch))
+        except CourseError as exc:
+            result.key_problems.append(str(exc))
+            return result
+        result.key_problems += disagreements(bundle.oracle)
+        if compare_stock:
+            stock = Path(tmp) / "stock"
+            shutil.copytree(scratch.parent, stock, ignore=shutil.ignore_patterns("gradebook.db"))
+        autograde(scratch, name, jobs=jobs)
         scores = cell_scores(scratch / "gradebook.db", name)
+        test_cells = [gid for ids in tests.values() for gid in ids]
+        if compare_stock:
+            stock_course = stock / "course"
+            run_nbgrader(stock_course, "generate_assignment", name, "--force")
+            run_nbgrader(stock_course, "autograde", name, "--force")
+            result.stock_differences = _differences(scores, cell_scores(stock_course / "gradebook.db", name))
+        requirements_path = assignment_dir(course, name) / REQUIREMENTS_FILE
 
-    key_cells = scores[KEY]
+    disagreeing = {p.split(":", 1)[0] for p in disagreements(bundle.oracle)}
+    key_cells = dict(scores[KEY])
+    for cell, s in list(key_cells.items()):
+        if cell in disagreeing:  # the key fails the test as written: no points, as stock nbgrader would
+            key_cells[cell] = CellScore(s.notebook, s.cell, 0.0, s.max_score)
     result.test_cells = len(key_cells)
     result.max_score = sum(s.max_score for s in key_cells.values())
     result.key_score = sum(s.score for s in key_cells.values())
@@ -152,6 +274,28 @@ def check_assignment(name: str, course: Path | None = None, workdir: Path | None
     result.blank_score = sum(s.score for s in scores[BLANK].values())
     for m in mutants:
         got = scores[m.student]
-        lost = {c: key_cells[c].score - s.score for c, s in got.items() if s.score < key_cells[c].score}
+        lost = {c: scores[KEY][c].score - s.score for c, s in got.items() if s.score < scores[KEY][c].score}
         result.mutants.append(MutantResult(m, sum(s.score for s in got.values()), lost))
+    if requirements_path.is_file():
+        caught = [m.mutant.name for m in result.mutants if m.caught]
+        result.requirement_problems = coverage_problems(
+            load_requirements(requirements_path), test_cells, mutants, caught
+        )
+    else:
+        result.requirement_problems = [f"{name} has no requirements table ({REQUIREMENTS_FILE})"]
     return result
+
+
+def _differences(
+    engine: dict[str, dict[str, CellScore]], stock: dict[str, dict[str, CellScore]]
+) -> list[str]:
+    """Per student and test cell, where the engine's points differ from stock nbgrader's."""
+    found = []
+    for student in sorted(set(engine) | set(stock)):
+        mine, theirs = engine.get(student, {}), stock.get(student, {})
+        for cell in sorted(set(mine) | set(theirs)):
+            a = mine[cell].score if cell in mine else None
+            b = theirs[cell].score if cell in theirs else None
+            if a != b:
+                found.append(f"{student} {cell}: engine {a}, stock nbgrader {b}")
+    return found

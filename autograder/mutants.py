@@ -11,6 +11,7 @@ mistake::
     find = "-np.sin(self.value)"           # text that must occur in that cell ...
     replace = "np.sin(self.value)"         # ... and what it becomes
     loses = ["test-cos"]                   # grade_ids of the test cells that must lose points
+    violates = ["sin-cos-tangents"]        # ids of the requirements it breaks (requirements.toml)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Mutant:
     find: str
     replace: str
     loses: tuple[str, ...]
+    violates: tuple[str, ...] = ()
 
     @property
     def student(self) -> str:
@@ -72,6 +74,7 @@ def load_mutants(path: Path) -> list[Mutant]:
                 entry["find"],
                 entry["replace"],
                 tuple(entry["loses"]),
+                tuple(entry.get("violates", ())),
             )
         )
     names = [m.name for m in mutants]

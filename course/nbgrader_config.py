@@ -23,9 +23,9 @@ c.IncludeHeaderFooter.header = os.path.join(HERE, "header.ipynb")
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Files of a source folder that never reach students: nbgrader's defaults, plus the grading limits
-# and the tamper check's policy (assignments/NAME/limits.toml and integrity.toml, read by
-# adcourse autograde).
+# Files of a source folder that never reach students: nbgrader's defaults, plus the grading limits,
+# the kernel's import policy and each assignment's requirements table (assignments/NAME/limits.toml,
+# integrity.toml and requirements.toml, read by adcourse).
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
     "*.pyc",
@@ -33,8 +33,18 @@ c.CourseDirectory.ignore = [
     "feedback",
     "limits.toml",
     "integrity.toml",
+    "requirements.toml",
 ]
 
 # A cell that runs longer than this is stopped and the notebook graded as far as it got.
 c.ExecutePreprocessor.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# Students' feedback shows every test's verdict, points and message, and never a hidden test's code
+# (nor what student code printed while one ran). For stock nbgrader's feedback, which shows
+# everything: c.HideHiddenTests.enabled = False
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "autograder.hidden.HideHiddenTests",
+]

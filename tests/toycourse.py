@@ -4,9 +4,9 @@ Every toy notebook is put together from the same few cells; each test module pic
 their points (and works out its students' scores by hand from them):
 
 * ``double``, a solution cell whose key is ``return 2 * x``, with its tests ``test-two``
-  (``double(2) == 4``) and ``test-more`` (``double(3) == 6`` and, hidden, ``double(-1) == -2``);
+  (checks ``double(2) == 4``) and ``test-more`` (``double(3) == 6`` and, hidden, ``double(-1) == -2``);
 * ``square``, a solution cell whose key is ``return x * x``, with its test ``test-square``
-  (``square(3) == 9``);
+  (checks ``square(3) == 9``);
 * ``explain``, a written answer in markdown, graded by hand.
 
 ``TRIPLE``, ``SQUARE_DOUBLES`` and ``HARMLESS`` are typical mistakes in these cells, as entries of
@@ -32,6 +32,9 @@ import nbformat
 from autograder.nbgrader_cli import run_nbgrader
 from autograder.paths import REPO_ROOT
 from autograder.scores import cell_scores
+
+# Test cells check with adlib's helpers: the grader decides them from what the checks observe.
+CHECK = "from adlib.grading import check_equal"
 
 # What a course folder needs from the repository's own course.
 COURSE_FILES = ("nbgrader_config.py", "header.ipynb")
@@ -65,10 +68,11 @@ def double_cells(two: float, more: float, body: str = "2 * x") -> list[nbformat.
     """``double`` (key ``return BODY``), ``test-two`` (``two`` points), ``test-more`` (``more`` points)."""
     return [
         solution_cell("double", "def double(x):", f"return {body}"),
-        autograded_cell("test-two", "assert double(2) == 4", two),
+        autograded_cell("test-two", f"{CHECK}\ncheck_equal('double(2)', double(2), 4)", two),
         autograded_cell(
             "test-more",
-            "assert double(3) == 6\n### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n### END HIDDEN TESTS",
+            f"{CHECK}\ncheck_equal('double(3)', double(3), 6)\n### BEGIN HIDDEN TESTS\n"
+            "check_equal('double(-1)', double(-1), -2)\n### END HIDDEN TESTS",
             more,
         ),
     ]
@@ -78,7 +82,7 @@ def square_cells(points: float) -> list[nbformat.NotebookNode]:
     """``square`` (key ``return x * x``) and ``test-square`` (``points`` points)."""
     return [
         solution_cell("square", "def square(x):", "return x * x"),
-        autograded_cell("test-square", "assert square(3) == 9", points),
+        autograded_cell("test-square", f"{CHECK}\ncheck_equal('square(3)', square(3), 9)", points),
     ]
 
 

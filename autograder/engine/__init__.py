@@ -6,7 +6,8 @@ parent is the one writer, recording each result with nbgrader's ``SaveAutoGrades
 are exactly stock nbgrader's, and no "database is locked" can happen.
 """
 
-from .bundle import LIMITS_FILE, AssignmentBundle, Limits, build_bundle, read_limits
+from .bundle import AssignmentBundle, build_bundle
+from .limits import LIMITS_FILE, Limits, read_limits
 from .run import AutogradeRun, autograde
 from .sandbox import SandboxUnavailable
 from .status import STATUSES, SubmissionStatus

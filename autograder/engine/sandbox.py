@@ -6,18 +6,22 @@ Every notebook is executed by a kernel started as
         python -m ipykernel_launcher -f <connection file>
 
 * ``bwrap`` (bubblewrap) gives the kernel new mount, PID, network, IPC and UTS namespaces. It sees
-  a read-only system (``/usr``, the loader's few files in ``/etc``), the Python interpreter, the
-  virtual environment and the shared packages (:data:`SHARED_PACKAGES`, e.g. ``adlib``) read-only;
-  the submission's scratch folder and the kernel's runtime folder (connection file and sockets)
-  read-write; a private ``/tmp`` and ``/dev/shm`` of bounded size; nothing else (no course folder,
-  no solutions, no gradebook, no other submission). Its network namespace has only its own
+  a read-only system (``/usr``, the loader's few files in ``/etc``), the Python interpreter and the
+  virtual environment read-only, minus what its :class:`KernelView` hides (a student's kernel:
+  the reference library, replaced by a stand-in with only its test helpers, and the packages of
+  :mod:`.packages`); the submission's scratch folder (a tmpfs of ``file_mb``, filled with a copy
+  of the submitted files when the kernel starts) and the kernel's runtime folder (connection file
+  and sockets) read-write; a private ``/tmp`` and ``/dev/shm`` of bounded size; nothing else (no
+  course folder, no solutions, no gradebook, no other submission). Its network namespace has only its own
   loopback, so it reaches nothing: the grader talks to it over ZeroMQ's ``ipc`` transport, Unix
   sockets in the runtime folder both sides see.
 * As root, the kernel must not stay root (a root task ignores ``RLIMIT_NPROC``): ``setpriv`` drops
   it to ``nobody`` and ``unshare --user`` gives it a user namespace of its own, so the process
   limit counts the tasks of this sandbox only (since Linux 5.14, ``RLIMIT_NPROC`` is counted per
   user namespace). Run as an ordinary user, bwrap makes that user namespace itself.
-* ``prlimit`` (util-linux) sets the resource limits of :class:`~autograder.engine.bundle.Limits`.
+* ``prlimit`` (util-linux) sets the resource limits of :class:`~autograder.engine.limits.Limits`
+  per process; a cgroup per kernel (:mod:`.cgroups`), joined before bwrap starts, holds them for
+  the sandbox as a whole.
 
 bwrap must be installed (Debian: ``apt-get install -y bubblewrap``). When it is missing or cannot
 make namespaces here, :func:`check_sandbox` raises :class:`SandboxUnavailable`; grading never falls
@@ -33,22 +37,36 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
+from adlib.grading.checks import MODE_VARIABLE as CHECKS_VARIABLE
+
 from ..paths import CourseError
-from .bundle import Limits
+from .limits import Limits
+from .packages import build_stand_in, masks
 
 if TYPE_CHECKING:
     from ..integrity.monitor import KernelMonitor
+    from .cgroups import Cgroup
 
-#: Packages of this kit a student's kernel may import, shown read-only (found where the grading
-#: process imports them from; ``adlib`` is installed editable, from its source folder).
+#: Packages of this kit the answer key's kernel imports, shown read-only (found where the grading
+#: process imports them from; ``adlib`` is installed editable, from its source folder). A
+#: student's kernel gets a stand-in instead (:mod:`.packages`).
 SHARED_PACKAGES = ("adlib",)
+
+#: What a hidden package holds in a student's sandbox.
+BLOCKED_MODULE = (
+    "raise ImportError(f'{__name__} is not available while this assignment is graded: '\n"
+    "                  'the answers must not use it (ask your instructor)')\n"
+)
+
+#: Where a kernel finds the stand-in adlib (first on its ``PYTHONPATH``).
+STAND_IN_PATH = "/adcourse/lib"
 
 #: The user a root grader runs kernels as.
 NOBODY = 65534
@@ -131,11 +149,15 @@ def limit_env(limits: Limits) -> dict[str, str]:
     }
 
 
-def kernel_env(limits: Limits, extra_path: Iterable[str] = ()) -> dict[str, str]:
+def kernel_env(
+    limits: Limits, extra_path: Iterable[str] = (), checks: str = "observe", pythonpath: str | None = None
+) -> dict[str, str]:
     """The sandboxed kernel's whole environment (nothing of the grader's leaks in): a PATH, a
-    private HOME and TMPDIR, a UTF-8 locale, matplotlib without a display, and :func:`limit_env`."""
+    private HOME and TMPDIR, a UTF-8 locale, matplotlib without a display, how its checks behave
+    (``ADCOURSE_CHECKS``, :mod:`adlib.grading.checks`), where the stand-in adlib is, and
+    :func:`limit_env`."""
     path = [*extra_path, "/usr/local/bin", "/usr/bin", "/bin"]
-    return {
+    env = {
         "PATH": ":".join(path),
         "HOME": "/tmp",
         "TMPDIR": "/tmp",
@@ -144,8 +166,13 @@ def kernel_env(limits: Limits, extra_path: Iterable[str] = ()) -> dict[str, str]
         "MPLBACKEND": "agg",
         "MPLCONFIGDIR": "/tmp/.matplotlib",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "PYTHONSAFEPATH": "1",  # the kernel's working folder is not on its module path
+        CHECKS_VARIABLE: checks,
         **limit_env(limits),
     }
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    return env
 
 
 def python_executable() -> str:
@@ -159,11 +186,12 @@ def _is_within(path: Path, roots: Iterable[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
-def python_mounts() -> list[Path]:
+def python_mounts(shared: bool = True) -> list[Path]:
     """What the kernel's Python needs, read-only: the interpreter's prefix, the virtual environment
-    and the source folders of :data:`SHARED_PACKAGES` (outermost folders only, no duplicates)."""
+    and, with ``shared``, the source folders of :data:`SHARED_PACKAGES` (outermost folders only,
+    no duplicates)."""
     wanted = [Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).resolve().parent.parent]
-    for name in SHARED_PACKAGES:
+    for name in SHARED_PACKAGES if shared else ():
         spec = importlib.util.find_spec(name)
         if spec is None:
             continue
@@ -204,30 +232,66 @@ class _Mounts:
 
 
 @dataclass(frozen=True)
-class Sandbox:
-    """Where one kernel runs and under which limits.
+class KernelView:
+    """What a kernel sees of the grading machine's Python, and how its checks behave.
 
-    ``workdir`` (the submission's scratch copy, the kernel's working folder) and ``runtime`` (its
-    connection file and sockets) are the only host folders it may write; both appear at their own
-    paths inside.
+    ``checks`` is ``"observe"`` for a student's kernel (checks only record what they see) and
+    ``"reference"`` for the answer key's trusted run. ``stand_in`` is the folder holding the
+    stand-in adlib (:func:`~.packages.build_stand_in`; ``None``: the real adlib is shown), and
+    ``masks`` the folders and files covered by empty read-only mounts.
+    """
+
+    checks: str = "reference"
+    stand_in: Path | None = None
+    masks: tuple[Path, ...] = ()
+
+    @classmethod
+    def student(cls, runtime: Path, modules: Iterable[str], packages: Iterable[str]) -> KernelView:
+        """A student's view: the stand-in adlib with ``modules``, the hidden packages but
+        ``packages`` covered, checks that only observe."""
+        stand_in = build_stand_in(runtime / "lib", modules)
+        return cls("observe", stand_in, tuple(masks(packages)))
+
+
+def _mounted(path: Path, roots: Iterable[Path]) -> bool:
+    return _is_within(path.resolve(), [r.resolve() for r in roots])
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where one kernel runs, what it sees and under which limits.
+
+    ``workdir`` is the kernel's working folder: a tmpfs of ``file_mb`` MiB at that path, filled
+    at start with a copy of ``source`` (the submission's files; without ``source`` the host folder
+    itself is shown). ``runtime`` holds its connection file and sockets. Both appear at their own
+    paths inside; they are the only places it may write besides its private ``/tmp``.
     """
 
     limits: Limits
     workdir: Path
     runtime: Path
+    view: KernelView = field(default_factory=KernelView)
+    source: Path | None = None
+
+    @property
+    def blocked(self) -> Path:
+        """What a hidden package's folder shows: a package whose import fails, saying why."""
+        return self.runtime / "blocked"
 
     def prepare(self) -> None:
-        """Create the runtime folder and hand both folders to the kernel's user."""
+        """Create the runtime folder and hand the kernel's folders to the kernel's user."""
         self.runtime.mkdir(parents=True, exist_ok=True)
+        self.blocked.mkdir(exist_ok=True)
+        (self.blocked / "__init__.py").write_text(BLOCKED_MODULE, encoding="utf-8")
+        self.workdir.mkdir(parents=True, exist_ok=True)
         uid = sandbox_user()
         if uid is None:
             return
-        for folder in (self.workdir, self.runtime):
+        for folder in (self.workdir, self.runtime, *([self.source] if self.source else [])):
             for path in (folder, *folder.rglob("*")):
                 os.chown(path, uid, uid, follow_symlinks=False)
 
-    def command(self, kernel_cmd: list[str]) -> list[str]:
-        """The full command line that runs ``kernel_cmd`` in the sandbox."""
+    def _mounts(self) -> _Mounts:
         mib = 1024 * 1024
         tmp_bytes = self.limits.file_mb * mib
         mounts = _Mounts()
@@ -244,11 +308,26 @@ class Sandbox:
         mounts.add("--dev", "/dev")
         mounts.add("--tmpfs", "/dev/shm", size=tmp_bytes)
         mounts.add("--tmpfs", "/tmp", size=tmp_bytes)
-        for path in python_mounts():
+        roots = python_mounts(shared=self.view.stand_in is None)
+        for path in roots:
             mounts.add("--ro-bind", path, source=path)
-        for path in (self.workdir, self.runtime):
-            mounts.add("--bind", path, source=path)
+        roots = [*roots, *(Path(d) for d in _SYSTEM_DIRS)]
+        for hidden in self.view.masks:
+            if _mounted(hidden, roots):
+                cover = self.blocked if hidden.is_dir() else self.blocked / "__init__.py"
+                mounts.add("--ro-bind", hidden, source=cover)
+        if self.view.stand_in is not None:
+            mounts.add("--ro-bind", STAND_IN_PATH, source=self.view.stand_in)
+        if self.source is not None:
+            mounts.add("--tmpfs", self.workdir, size=tmp_bytes)
+            mounts.add("--ro-bind", self.source, source=self.source)
+        else:
+            mounts.add("--bind", self.workdir, source=self.workdir)
+        mounts.add("--bind", self.runtime, source=self.runtime)
+        return mounts
 
+    def command(self, kernel_cmd: list[str]) -> list[str]:
+        """The full command line that runs ``kernel_cmd`` in the sandbox."""
         uid = sandbox_user()
         args = [_tool("bwrap")]
         if uid is None:  # an ordinary user: bwrap makes the user namespace
@@ -262,7 +341,7 @@ class Sandbox:
             "--hostname",
             "sandbox",
             "--die-with-parent",
-            *mounts.args,
+            *self._mounts().args,
             "--remount-ro",
             "/dev",
             "--remount-ro",
@@ -272,7 +351,8 @@ class Sandbox:
             "--clearenv",
         ]
         venv_bin = str(Path(sys.prefix) / "bin")
-        for key, value in kernel_env(self.limits, [venv_bin]).items():
+        pythonpath = STAND_IN_PATH if self.view.stand_in is not None else None
+        for key, value in kernel_env(self.limits, [venv_bin], self.view.checks, pythonpath).items():
             args += ["--setenv", key, value]
         args.append("--")
         if uid is not None:  # root: become nobody, in a user namespace of one's own
@@ -287,6 +367,11 @@ class Sandbox:
                 "--user",
                 "--",
             ]
+        if (
+            self.source is not None
+        ):  # fill the scratch tmpfs with the submission's files, as the kernel's user
+            copy = 'cp -R "$1"/. "$2"/ && shift 2 && exec "$@"'
+            args += ["/bin/sh", "-c", copy, "adcourse-copy", str(self.source), str(self.workdir)]
         return args + rlimit_args(self.limits) + kernel_cmd
 
 
@@ -344,6 +429,8 @@ class SandboxKernelManager(AsyncKernelManager):
         limits: Limits,
         runtime: Path,
         monitor: KernelMonitor | None = None,
+        view: KernelView | None = None,
+        cgroup: Cgroup | None = None,
         **kwargs: Any,
     ) -> None:
         runtime.mkdir(parents=True, exist_ok=True)
@@ -353,6 +440,8 @@ class SandboxKernelManager(AsyncKernelManager):
         self._sandbox = sandbox
         self._limits = limits
         self._monitor = monitor
+        self._view = view if view is not None else (sandbox.view if sandbox is not None else KernelView())
+        self._cgroup = cgroup
         self.log_path = runtime / "kernel.log"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -365,8 +454,10 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._monitor is not None:
             cmd = self._monitor.command(cmd)
         if self._sandbox is None:
-            return unsandboxed_command(self._limits, cmd)
-        return self._sandbox.command(cmd)
+            cmd = unsandboxed_command(self._limits, cmd)
+        else:
+            cmd = self._sandbox.command(cmd)
+        return self._cgroup.join_command(cmd) if self._cgroup is not None else cmd
 
     def write_connection_file(self, **kwargs: Any) -> None:
         """Write the connection file, readable by the kernel's user."""
@@ -376,8 +467,11 @@ class SandboxKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, uid, uid)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        if self._sandbox is None:  # the grader's environment, with the limits' variables
-            kw["env"] = {**kw.get("env", os.environ), **limit_env(self._limits)}
+        if self._sandbox is None:  # the grader's environment, with the limits' and the checks' variables
+            env = {**kw.get("env", os.environ), **limit_env(self._limits), CHECKS_VARIABLE: self._view.checks}
+            if self._view.stand_in is not None:
+                env["PYTHONPATH"] = str(self._view.stand_in)
+            kw["env"] = env
         if self._monitor is not None:  # the kernel inherits the monitor's end of its pipe
             kw["pass_fds"] = (self._monitor.pass_fd,)
         with open(self.log_path, "wb") as log:

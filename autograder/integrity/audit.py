@@ -46,11 +46,16 @@ class NotebookAudit:
         assignment: str,
         workdir: Path,
         sandboxed: bool,
+        instructor: Mapping[str, str] | None = None,
     ) -> NotebookAudit:
-        """Scan ``nb`` (graded against the gradebook at ``db_url``) and make its kernel's monitor."""
+        """Scan ``nb`` (graded against the gradebook at ``db_url``) and make its kernel's monitor.
+
+        ``instructor`` gives the sources of instructor cells as the kernel runs them where they
+        differ from the gradebook's (the test cells, without their answers)."""
         audit = cls(notebook)
         try:
-            audit.cells = code_cells(nb, instructor_sources(db_url, assignment, notebook))
+            sources = {**instructor_sources(db_url, assignment, notebook), **(instructor or {})}
+            audit.cells = code_cells(nb, sources)
             audit.found = scan_cells(audit.cells, policy, notebook)
         except Exception as exc:  # a bug here must not cost the student their grade
             audit.found = [_failed(notebook, exc)]
