@@ -36,6 +36,7 @@ from .scores import CellScore, cell_scores
 
 KEY, BLANK = "answer-key", "blank-release"
 _SECRET_MARKERS = ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS")
+HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
 
 
 @dataclass
@@ -191,6 +192,12 @@ def _lint(course: Path, name: str, tests: dict[str, list[str]]) -> list[str]:
             continue
         public = {n for gid in tests[notebook] for n in visible_names(cells[gid])}
         problems += [f"{notebook}/{p}" for p in lint(stripped, public)]
+        problems += [
+            f"{notebook}/{gid}: it has no hidden tests, so a student who reads its checks in the release "
+            "could hard-code their answers; add hidden checks on other inputs"
+            for gid in tests[notebook]
+            if HIDDEN_BEGIN not in cells[gid]
+        ]
     return problems
 
 

@@ -85,7 +85,7 @@ def _autograde(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .engine import autograde
-    from .engine.run import find_submissions
+    from .engine.submission import find_submissions
 
     course = course_root(args.course)
     assignment_dir(course, args.name)

@@ -36,7 +36,7 @@ from typing import Any
 from . import nbgrader_cli
 from .config import load_config
 from .engine import Limits, SandboxUnavailable, SubmissionStatus, autograde
-from .engine.run import default_jobs
+from .engine.backends import default_jobs
 from .engine.status import read_status
 from .feedback import FeedbackWriter
 from .paths import CourseError, assignment_dir

@@ -38,7 +38,7 @@ from autograder.config import db_url  # noqa: E402
 from autograder.engine import autograde  # noqa: E402
 from autograder.engine.bundle import build_bundle  # noqa: E402
 from autograder.engine.cluster import local_cluster  # noqa: E402
-from autograder.engine.run import find_submissions  # noqa: E402
+from autograder.engine.submission import find_submissions  # noqa: E402
 
 METHOD = (
     "Written by `python benchmarks/bench_cluster.py`: one wall-clock run of each grader "

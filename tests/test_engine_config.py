@@ -1,19 +1,22 @@
 """The engine grades under the course's nbgrader configuration, as stock ``nbgrader autograde`` does.
 
 Toy notebook: ``double`` (key ``return 2 * x``) and one test cell worth 3 points that passes but
-also prints ``noise: harmless`` to stderr. nbgrader scores a test cell that writes to stderr 0,
-unless ``c.IgnorePattern.pattern`` matches the text and removes it first. So, by hand:
+also prints ``noise: harmless`` to stderr. Stock nbgrader scores a test cell that writes to stderr
+0, unless ``c.IgnorePattern.pattern`` matches the text and removes it first. The engine decides a
+test from its checks alone: a right answer whose test also prints a warning keeps its points. This
+is the one place where the engine deliberately differs from stock nbgrader (stock nbgrader is wrong
+there: a numpy RuntimeWarning in a correct answer costs the whole test). So, by hand:
 
-==========================================  ========================
-course config                               points of ``test-noisy``
-==========================================  ========================
-nbgrader's defaults                         0 (stderr output)
-``IgnorePattern.pattern = "noise"``          0 (the step is disabled)
-the same and ``IgnorePattern.enabled``      3
-==========================================  ========================
+==========================================  ======================  ======================
+course config                               stock ``test-noisy``    engine ``test-noisy``
+==========================================  ======================  ======================
+nbgrader's defaults                         0 (stderr output)       3
+``IgnorePattern.pattern = "noise"``          0 (the step is off)     3
+the same and ``IgnorePattern.enabled``      3                       3
+==========================================  ======================  ======================
 
-Both stock nbgrader and the engine (in its worker processes, far from the course folder) must
-give those points.
+The engine applies the course's config in its worker processes, far from the course folder: with
+``IgnorePattern`` on, the graded notebook no longer holds the noise.
 """
 
 from __future__ import annotations
@@ -35,7 +38,11 @@ from toycourse import (
 from autograder.engine import autograde
 from autograder.nbgrader_cli import run_nbgrader
 
-NOISY_TEST = "import sys\nassert double(2) == 4\nprint('noise: harmless', file=sys.stderr)"
+NOISY_TEST = (
+    "import sys\nfrom adlib.grading import check_equal\ncheck_equal('double(2)', double(2), 4)\n"
+    "print('noise: harmless', file=sys.stderr)\n### BEGIN HIDDEN TESTS\n"
+    "check_equal('double(5)', double(5), 10)\n### END HIDDEN TESTS"
+)
 KEY = {"double": "def double(x):\n    return 2 * x"}
 
 
@@ -58,12 +65,18 @@ PATTERN = 'c.IgnorePattern.pattern = "noise"\n'
 ENABLED = "c.IgnorePattern.enabled = True\n"
 
 
-@pytest.mark.parametrize(("config", "points"), [("", 0.0), (PATTERN, 0.0), (PATTERN + ENABLED, 3.0)])
-def test_engine_and_stock_apply_the_course_config(tmp_path: Path, config: str, points: float) -> None:
+@pytest.mark.parametrize(
+    ("config", "stock_points", "noise_kept"),
+    [("", 0.0, True), (PATTERN, 0.0, True), (PATTERN + ENABLED, 3.0, False)],
+)
+def test_engine_and_stock_apply_the_course_config(
+    tmp_path: Path, config: str, stock_points: float, noise_kept: bool
+) -> None:
     stock = _course(tmp_path / "stock", config)
     run_nbgrader(stock, "autograde", "toy", "--force")
     engine = _course(tmp_path / "engine", config)
     autograde(engine, "toy", jobs=1)
-    expected = {"key": {"test-noisy": points}}
-    assert gradebook_points(stock) == expected
-    assert gradebook_points(engine) == expected
+    assert gradebook_points(stock) == {"key": {"test-noisy": stock_points}}
+    assert gradebook_points(engine) == {"key": {"test-noisy": 3.0}}
+    graded = (engine / "autograded" / "key" / "toy" / "toy.ipynb").read_text(encoding="utf-8")
+    assert ("noise: harmless" in graded) == noise_kept

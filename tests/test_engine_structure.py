@@ -48,6 +48,7 @@ import nbformat
 import pytest
 from toyclass import KEY, TESTS
 from toycourse import (
+    CHECK,
     double_cells,
     edited,
     gradebook_points,
@@ -191,9 +192,11 @@ def test_the_graded_notebook_holds_the_source_tests_and_kernel(
     _, engine, _ = graded
     nb = nbformat.read(engine / "autograded" / student / "toy" / "toy.ipynb", as_version=4)
     sources = {_grade_id(c): c.source for c in nb.cells}
-    assert sources["test-two"] == "assert double(2) == 4"
-    assert sources["test-more"].startswith("assert double(3) == 6")
-    assert "double(-1) == -2" in sources["test-more"]  # the hidden test is back as well
+    assert sources["test-two"].startswith(f"{CHECK}\ncheck_equal('double(2)', double(2), 4)")
+    assert sources["test-more"].startswith(f"{CHECK}\ncheck_equal('double(3)', double(3), 6)")
+    assert (
+        "check_equal('double(-1)', double(-1), -2)" in sources["test-more"]
+    )  # the hidden test is back as well
     assert nb.metadata["kernelspec"]["name"] == "python3"
 
 

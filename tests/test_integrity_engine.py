@@ -1,4 +1,5 @@
-"""The tamper check's flags reach the status files and the report, and change no grade.
+"""The tamper check's flags reach the status files and the report, and change no grade; tampering
+earns nothing either, since the grader decides outside the student's kernel.
 
 The toy assignment and the students come from ``tests/faults/tamper.toml`` (through
 ``test_integrity``'s helpers); each student answers ``double`` with the key ``2 * x``. The
@@ -10,15 +11,17 @@ test-backward 3, test-after 1):
 student        what the code does                                          total  flag (linear-backward)
 =============  ==========================================================  =====  =========================
 key            the answer key                                              6      none
-numpy-patch    db is a mean (wrong), but numpy.allclose always says True   6      monkeypatch, line 1
-thin-wrapper   returns adlib's answer: check_own_function cannot tell      6      reference, line 2
+numpy-patch    db is a mean (wrong), and numpy.allclose always says True   3      monkeypatch, line 1
+thin-wrapper   calls adlib.nn.linear_backward, which its kernel lacks      3      reference, line 2
 read-computed  the key, after reading /etc/hostname by a computed path     6      file (kernel), line 5
 closer         the key, after closing the kernel monitor's pipe            6      monitor blinded
 =============  ==========================================================  =====  =========================
 
-numpy-patch's wrong db passes because check_close compares with the patched numpy.allclose;
-thin-wrapper's function lives in the notebook, so check_own_function takes it for the student's.
-Both keep those points: a flag is for the instructor to judge, not a grade.
+numpy-patch's wrong db fails test-backward: the grader compares the key's and the student's values
+outside the kernel, where the patched numpy.allclose does not reach. thin-wrapper's call fails: the
+student's sandbox has no adlib.nn (the test imports it only in a reference block, which the grader
+removes before the kernel runs the test). Both keep their other points, and their flags (the scan
+still reads what they tried): a flag is for the instructor to judge, not a grade.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ from autograder.integrity.findings import MONITOR, MONKEYPATCH, OUTSIDE_FILE, RE
 from autograder.report import build_report
 
 STUDENTS = ("key", "numpy-patch", "thin-wrapper", "read-computed", "closer")
+#: student -> points per test cell, from the table above
+EXPECTED = {s: dict(POINTS) for s in STUDENTS} | {
+    "numpy-patch": {**POINTS, "test-backward": 0.0},
+    "thin-wrapper": {**POINTS, "test-backward": 0.0},
+}
 CELL = 5  # linear-backward, after the two header cells
 # student -> (kind, line, words of the finding, where it was seen), from the table above
 FLAGS = {
@@ -64,8 +72,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AutogradeRun
 
 def test_flags_change_no_grade(graded: tuple[Path, AutogradeRun]) -> None:
     course, run = graded
-    assert gradebook_points(course) == {s: POINTS for s in STUDENTS}
-    assert {s.student: (s.status, s.score) for s in run.statuses} == {s: ("graded", 6.0) for s in STUDENTS}
+    assert gradebook_points(course) == EXPECTED
+    assert {s.student: (s.status, s.score) for s in run.statuses} == {
+        s: ("graded", sum(EXPECTED[s].values())) for s in STUDENTS
+    }
 
 
 def test_each_tampering_is_flagged_where_it_happens(graded: tuple[Path, AutogradeRun]) -> None:

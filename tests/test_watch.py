@@ -290,7 +290,7 @@ def test_a_state_file_from_before_flags_were_kept_still_loads(tmp_path: Path) ->
 def test_the_engine_and_the_watcher_fingerprint_a_folder_alike(tmp_path: Path) -> None:
     """Nested files (whose path order differs from their string order), a timestamp, a symlink
     and checkpoints: both read the same submission and give it the same fingerprint."""
-    from autograder.engine.run import find_submissions
+    from autograder.engine.submission import find_submissions
     from autograder.watch_state import Scanner
 
     folder = tmp_path / "c" / "submitted" / "ada" / "toy"

@@ -4,10 +4,10 @@ The toy assignment ``toy`` (one notebook, ``toy.ipynb``) has two solution cells 
 autograded tests, plus a written answer graded by hand:
 
 * ``double``: ``def double(x): return 2 * x``;
-* ``test-two`` (3 points): ``double(2) == 4``;
+* ``test-two`` (3 points): ``double(2) == 4`` and, hidden, ``double(0) == 0``;
 * ``test-more`` (2 points): ``double(3) == 6`` and, hidden, ``double(-1) == -2``;
 * ``square``: ``def square(x): return x * x``;
-* ``test-square`` (4 points): ``square(3) == 9``;
+* ``test-square`` (4 points): ``square(3) == 9`` and, hidden, ``square(-1) == 1``;
 * ``explain`` (5 points, markdown, graded by hand: never part of the autograded scores here).
 
 The submissions and their autograded points, worked out by hand from the tests above:

@@ -4,9 +4,10 @@ Every toy notebook is put together from the same few cells; each test module pic
 their points (and works out its students' scores by hand from them):
 
 * ``double``, a solution cell whose key is ``return 2 * x``, with its tests ``test-two``
-  (checks ``double(2) == 4``) and ``test-more`` (``double(3) == 6`` and, hidden, ``double(-1) == -2``);
+  (checks ``double(2) == 4`` and, hidden, ``double(0) == 0``) and ``test-more`` (``double(3) == 6``
+  and, hidden, ``double(-1) == -2``);
 * ``square``, a solution cell whose key is ``return x * x``, with its test ``test-square``
-  (checks ``square(3) == 9``);
+  (checks ``square(3) == 9`` and, hidden, ``square(-1) == 1``);
 * ``explain``, a written answer in markdown, graded by hand.
 
 ``TRIPLE``, ``SQUARE_DOUBLES`` and ``HARMLESS`` are typical mistakes in these cells, as entries of
@@ -35,6 +36,12 @@ from autograder.scores import cell_scores
 
 # Test cells check with adlib's helpers: the grader decides them from what the checks observe.
 CHECK = "from adlib.grading import check_equal"
+
+
+def hidden(call: str, value: int) -> str:
+    """A hidden test checking ``call`` (e.g. ``double(0)``) against ``value``."""
+    return f"\n### BEGIN HIDDEN TESTS\ncheck_equal({call!r}, {call}, {value})\n### END HIDDEN TESTS"
+
 
 # What a course folder needs from the repository's own course.
 COURSE_FILES = ("nbgrader_config.py", "header.ipynb")
@@ -68,11 +75,12 @@ def double_cells(two: float, more: float, body: str = "2 * x") -> list[nbformat.
     """``double`` (key ``return BODY``), ``test-two`` (``two`` points), ``test-more`` (``more`` points)."""
     return [
         solution_cell("double", "def double(x):", f"return {body}"),
-        autograded_cell("test-two", f"{CHECK}\ncheck_equal('double(2)', double(2), 4)", two),
+        autograded_cell(
+            "test-two", f"{CHECK}\ncheck_equal('double(2)', double(2), 4){hidden('double(0)', 0)}", two
+        ),
         autograded_cell(
             "test-more",
-            f"{CHECK}\ncheck_equal('double(3)', double(3), 6)\n### BEGIN HIDDEN TESTS\n"
-            "check_equal('double(-1)', double(-1), -2)\n### END HIDDEN TESTS",
+            f"{CHECK}\ncheck_equal('double(3)', double(3), 6){hidden('double(-1)', -2)}",
             more,
         ),
     ]
@@ -82,7 +90,9 @@ def square_cells(points: float) -> list[nbformat.NotebookNode]:
     """``square`` (key ``return x * x``) and ``test-square`` (``points`` points)."""
     return [
         solution_cell("square", "def square(x):", "return x * x"),
-        autograded_cell("test-square", f"{CHECK}\ncheck_equal('square(3)', square(3), 9)", points),
+        autograded_cell(
+            "test-square", f"{CHECK}\ncheck_equal('square(3)', square(3), 9){hidden('square(-1)', 1)}", points
+        ),
     ]
 
 
@@ -192,6 +202,7 @@ def submit(
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True)
     for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             (folder / name).write_bytes(content)
         else:

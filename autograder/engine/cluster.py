@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from ..paths import CourseError
-from .bundle import AssignmentBundle
-from .worker import SubmissionResult, grade_submission
+from .results import SubmissionResult
+from .submission import Submission
+from .worker import grade_submission
 
 if TYPE_CHECKING:
-    from .run import Submission
+    from .bundle import AssignmentBundle
 
 #: How long to wait for the scheduler to answer before giving up, in seconds.
 CONNECT_TIMEOUT = 20
@@ -54,9 +55,9 @@ def connect(address: str):
         ) from exc
 
 
-def grade_on_cluster(
+def on_cluster(
     address: str,
-    make_bundle: Callable[[], AssignmentBundle],
+    make_bundles: Callable[[], Mapping[str, AssignmentBundle]],
     submissions: Iterable[Submission],
     finish: Callable[[SubmissionResult], None],
     failed: Callable[[AssignmentBundle, Submission, BaseException], SubmissionResult],
@@ -75,18 +76,21 @@ def grade_on_cluster(
         if workers == 0:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
             workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-        bundle = make_bundle()
+        bundles = make_bundles()
         run_id = uuid.uuid4().hex[:12]
-        bundle_task = client.submit(_the_bundle, bundle, key=f"bundle-{bundle.assignment}-{run_id}")
+        bundle_tasks = {
+            name: client.submit(_the_bundle, bundle, key=f"bundle-{name}-{run_id}")
+            for name, bundle in bundles.items()
+        }
         subs = {}
         for sub in submissions:
             future = client.submit(
                 grade_submission,
-                bundle_task,
+                bundle_tasks[sub.assignment],
                 sub.student,
                 sub.files,
                 sub.timestamp,
-                key=f"grade-{bundle.assignment}-{sub.student}-{run_id}",
+                key=f"grade-{sub.assignment}-{sub.student}-{run_id}",
                 retries=1,
             )
             subs[future.key] = (future, sub)
@@ -96,10 +100,11 @@ def grade_on_cluster(
                 try:
                     result = future.result()
                 except Exception as exc:  # KilledWorker, or grading itself failed twice
-                    result = failed(bundle, sub, exc)
+                    result = failed(bundles[sub.assignment], sub, exc)
                 finish(result)
                 future.release()
-        bundle_task.release()
+        for task in bundle_tasks.values():
+            task.release()
         return workers
     finally:
         client.close()

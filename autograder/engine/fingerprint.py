@@ -1,6 +1,6 @@
 """Which files of a ``submitted/<student>/<assignment>/`` folder make a submission, and its fingerprint.
 
-The engine (:func:`autograder.engine.run.find_submissions`) and the watcher
+The engine (:func:`autograder.engine.submission.find_submissions`) and the watcher
 (:class:`autograder.watch_state.Scanner`) read a submission through :func:`submission_files`, so
 they agree on what a submission is. Its fingerprint is
 

@@ -26,6 +26,7 @@ from typing import Any
 from ..paths import CourseError
 from .execute import execute, fail_unfinished_tests
 from .limits import Limits
+from .prepare import read_notebook, sanitize
 from .sandbox import KernelView
 from .status import write_atomic
 from .verdicts import KeyCell, NotebookOracle, error_summary, grade_id, is_test_cell
@@ -135,8 +136,6 @@ def run_key(
     config: Any,
 ) -> dict[str, NotebookOracle]:
     """Run the answer key's notebooks (``{notebook: bytes}``) in trusted kernels; their oracle."""
-    from .worker import read_notebook, sanitize
-
     oracle = {}
     with tempfile.TemporaryDirectory(prefix=f"adkey-{assignment}-") as tmp:
         root = Path(tmp)

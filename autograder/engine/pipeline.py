@@ -5,8 +5,8 @@ then ``Autograde.autograde_preprocessors``). The engine runs the same steps, spl
 
 * :data:`SANITIZE` and :data:`AFTER_EXECUTE` in the worker, around the kernel's run
   (:data:`EXECUTE`, nbgrader's ``Execute`` bounded by the limits);
-* the kit's one addition, between the run and :data:`AFTER_EXECUTE`: each test cell's verdict is
-  decided from the observations against the answer key (:mod:`.verdicts`);
+* the kit's one addition, after :data:`AFTER_EXECUTE`: each test cell's verdict is decided from
+  the observations against the answer key (:mod:`.verdicts`);
 * :data:`RECORD` in the one writer, against the course gradebook.
 
 ``tests/test_pipeline.py`` checks that these lists are exactly nbgrader's defaults. A course whose

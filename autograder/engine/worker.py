@@ -21,17 +21,20 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
 from . import pipeline
-from .bundle import AssignmentBundle
 from .execute import classify_run, execute, fail_unfinished_tests
+from .prepare import read_notebook, sanitize
 from .results import NotebookResult, SubmissionResult
 from .sandbox import KernelView, check_sandbox
 from .testcode import strip_cells
 from .verdicts import NotebookOracle, apply_verdicts, grade_id, is_test_cell
+
+if TYPE_CHECKING:
+    from .bundle import AssignmentBundle
 
 #: Suffixes of files that Python or the loader would run or import instead of a module.
 _REFUSED_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".pth", ".egg-link", ".dylib")
@@ -86,20 +89,6 @@ def _scores(nb: nbformat.NotebookNode) -> dict[str, tuple[float | None, float]]:
         if utils.is_grade(cell) and cell.cell_type == "code":
             out[cell.metadata["nbgrader"]["grade_id"]] = utils.determine_grade(cell)
     return out
-
-
-def read_notebook(raw: bytes) -> nbformat.NotebookNode:
-    """A submitted notebook's bytes as a valid nbformat 4 notebook (ValueError and kin if not)."""
-    text = raw.decode("utf-8")
-    nb = nbformat.reads(text, as_version=4)
-    nbformat.validate(nb)
-    return nb
-
-
-def sanitize(nb: Any, resources: dict[str, Any], config: Any) -> Any:
-    """nbgrader's sanitize steps: outputs cleared, the instructor's cells restored."""
-    nb, _ = pipeline.run(pipeline.build(pipeline.SANITIZE, config), nb, resources)
-    return nb
 
 
 def hidden_from(nb: Any, config: Any) -> int | None:
@@ -188,11 +177,11 @@ def _grade_notebook(
         fail_unfinished_tests(nb, run.first, status)
     elif status == "graded":
         status, detail = classify_run(nb)
-    apply_verdicts(nb, bundle.oracle.get(name, NotebookOracle()), run.collector.streams)
     after = pipeline.build(
         pipeline.AFTER_EXECUTE, config, LimitOutput={"max_lines": bundle.limits.output_lines}
     )
     nb, resources = pipeline.run(after, nb, resources)
+    apply_verdicts(nb, bundle.oracle.get(name, NotebookOracle()), run.collector.streams)
     return NotebookResult(name, nbformat.writes(nb), _scores(nb), status, detail, findings)
 
 

@@ -1,0 +1,132 @@
+"""Where submissions are graded: in this process, in a pool of worker processes, or on a Dask
+cluster. Three small backends behind one call, :func:`grade`.
+
+Every backend grades each submission with :func:`~.worker.grade_submission` against its
+assignment's bundle, and hands each result to ``finish`` (the one gradebook writer, in this
+process) as it arrives. A submission whose grading itself fails (the worker process died twice,
+a cluster task was lost for good) is handed on as a failed result with the reason: the rest of
+the class is graded regardless.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+from .results import SubmissionResult
+from .submission import Submission, failed_result
+from .worker import grade_submission
+
+if TYPE_CHECKING:
+    from .bundle import AssignmentBundle
+
+Finish = Callable[[SubmissionResult], None]
+#: Builds the bundles, by assignment (called once, while the workers start).
+MakeBundles = Callable[[], Mapping[str, "AssignmentBundle"]]
+
+
+def default_jobs() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def failed(bundle: AssignmentBundle, sub: Submission, exc: BaseException) -> SubmissionResult:
+    """The result of a submission whose grading failed, with the reason."""
+    return failed_result(bundle.assignment, bundle.notebooks, sub, exc)
+
+
+def grade_one(bundle: AssignmentBundle, sub: Submission) -> SubmissionResult:
+    """Grade one submission here; a failure of grading itself becomes a failed result."""
+    try:
+        return grade_submission(bundle, sub.student, sub.files, sub.timestamp)
+    except Exception as exc:
+        return failed(bundle, sub, exc)
+
+
+def serially(make_bundles: MakeBundles, submissions: Sequence[Submission], finish: Finish) -> int:
+    """Grade in this process, one submission after the other."""
+    bundles = make_bundles()
+    for sub in submissions:
+        finish(grade_one(bundles[sub.assignment], sub))
+    return 1
+
+
+def warm_up() -> None:
+    """Import what grading needs, so that a new worker process is ready when its first task comes."""
+    import nbclient  # noqa: F401
+    import nbgrader.api
+    import nbgrader.preprocessors  # noqa: F401
+
+    from . import worker  # noqa: F401
+
+
+def in_pool(make_bundles: MakeBundles, submissions: Sequence[Submission], finish: Finish, jobs: int) -> int:
+    """Grade in ``jobs`` worker processes, each result passed to ``finish`` as it comes.
+
+    The pool starts (and its workers import nbgrader) while ``make_bundles`` runs here. A pool
+    broken by a dying worker is replaced; its unfinished submissions are graded again, once.
+    """
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
+        warming = [pool.submit(warm_up) for _ in range(jobs)]
+        bundles = make_bundles()
+        for future in warming:  # a worker that cannot even import shows here, before any grading
+            future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pending = list(submissions)
+    attempts: dict[tuple[str, str], int] = {}
+    while pending:
+        retry: list[Submission] = []
+        with pool:
+            futures: dict[Future[SubmissionResult], Submission] = {
+                pool.submit(grade_submission, bundles[s.assignment], s.student, s.files, s.timestamp): s
+                for s in pending
+            }
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool as exc:
+                    key = (sub.assignment, sub.student)
+                    attempts[key] = attempts.get(key, 0) + 1
+                    if attempts[key] < 2:
+                        retry.append(sub)
+                        continue
+                    result = failed(bundles[sub.assignment], sub, exc)
+                except Exception as exc:
+                    result = failed(bundles[sub.assignment], sub, exc)
+                finish(result)
+        pending = retry
+        if pending:
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    return jobs
+
+
+def grade(
+    make_bundles: MakeBundles,
+    submissions: Sequence[Submission],
+    finish: Finish,
+    *,
+    jobs: int = 1,
+    cluster: str | None = None,
+) -> int:
+    """Grade ``submissions`` (of one or more assignments) on the backend asked for: the Dask
+    cluster at ``cluster``, else ``jobs`` worker processes (1: this process). Returns the number
+    of workers that graded."""
+    if cluster:
+        from .cluster import on_cluster
+
+        return on_cluster(cluster, make_bundles, submissions, finish, failed)
+    if jobs <= 1:
+        return serially(make_bundles, submissions, finish)
+    return in_pool(make_bundles, submissions, finish, jobs)
