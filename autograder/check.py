@@ -181,13 +181,13 @@ def _lint(course: Path, name: str, tests: dict[str, list[str]]) -> list[str]:
     stripped of its answers."""
     from .config import db_url
     from .engine.oracle import test_sources
-    from .engine.testcode import TestCodeError, lint, strip_cells, visible_names
+    from .engine.testcode import UnstrippableTest, lint, strip_cells, visible_names
 
     problems = []
     for notebook, cells in test_sources(db_url(course), name, tuple(tests)).items():
         try:
             stripped = strip_cells([(gid, cells[gid]) for gid in tests[notebook]])
-        except TestCodeError as exc:
+        except UnstrippableTest as exc:
             problems.append(f"{notebook}: {exc}")
             continue
         public = {n for gid in tests[notebook] for n in visible_names(cells[gid])}

@@ -38,8 +38,8 @@ def nbgrader_steps() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
     traits = Autograde.class_traits()
     return (
-        tuple(_name(s) for s in traits["sanitize_preprocessors"].default_value),
-        tuple(_name(s) for s in traits["autograde_preprocessors"].default_value),
+        tuple(_name(s) for s in traits["sanitize_preprocessors"].default()),
+        tuple(_name(s) for s in traits["autograde_preprocessors"].default()),
     )
 
 

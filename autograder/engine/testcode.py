@@ -34,7 +34,7 @@ KEPT_POSITIONAL = 2
 GRADING_MODULES = ("adlib.grading", "adlib.grading.checks")
 
 
-class TestCodeError(ValueError):
+class UnstrippableTest(ValueError):
     """A test cell the grader cannot rewrite safely (it does not parse, or hides a check's arguments)."""
 
 
@@ -112,7 +112,7 @@ class _Strip(ast.NodeTransformer):
             if any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords
             ):
-                raise TestCodeError(
+                raise UnstrippableTest(
                     f"line {node.lineno}: a check called with *args or **kwargs cannot be stripped of "
                     "its expected value; pass the label and the value as its first two arguments"
                 )
@@ -155,7 +155,7 @@ def _parse(source: str, where: str) -> ast.Module:
     try:
         return ast.parse(python_source(source))
     except SyntaxError as exc:
-        raise TestCodeError(
+        raise UnstrippableTest(
             f"{where}: the test cell is not valid Python ({exc.msg}, line {exc.lineno})"
         ) from None
 

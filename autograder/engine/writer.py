@@ -15,8 +15,8 @@ from typing import Any
 import nbformat
 
 from ..config import load_config
+from .results import SubmissionResult
 from .status import SubmissionStatus, write_atomic, write_status
-from .worker import SubmissionResult
 
 
 def record(course: Path, db_url: str, result: SubmissionResult, config: Any = None) -> SubmissionStatus:
@@ -35,8 +35,9 @@ def record(course: Path, db_url: str, result: SubmissionResult, config: Any = No
 
 def _record(course: Path, db_url: str, result: SubmissionResult, config: Any) -> SubmissionStatus:
     from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
     from nbgrader.utils import parse_utc
+
+    from . import pipeline
 
     assignment, student = result.assignment, result.student
     with Gradebook(db_url) as gb:
@@ -67,12 +68,7 @@ def _record(course: Path, db_url: str, result: SubmissionResult, config: Any) ->
                 "db_url": db_url,
             }
         }
-        for step in (
-            SaveAutoGrades(config=config),
-            AssignLatePenalties(config=config),
-            CheckCellMetadata(config=config),
-        ):
-            nb, resources = step(nb, resources)  # as nbconvert runs it: only if enabled
+        nb, resources = pipeline.run(pipeline.build(pipeline.RECORD, config), nb, resources)
         write_atomic(target, nbformat.writes(nb).encode("utf-8"))
     for rel, data in result.files.items():
         write_atomic(out_dir / rel, data)
