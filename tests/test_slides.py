@@ -50,11 +50,13 @@ def small_deck() -> nbformat.NotebookNode:
 
 
 class Refs(HTMLParser):
-    """Every URL the page loads: script src, link href, img src, iframe src, and CSS @import/url()."""
+    """Every URL the page loads (script src, link href, img src, iframe src, CSS @import and url()),
+    except the ``data:`` URLs of the embedded figures, which :attr:`embedded` counts."""
 
     def __init__(self) -> None:
         super().__init__()
         self.urls: list[str] = []
+        self.embedded = 0
         self.sections = 0
         self.fragments = 0
         self.notes = 0
@@ -63,7 +65,10 @@ class Refs(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag in ("script", "img", "iframe") and a.get("src"):
-            self.urls.append(a["src"] or "")
+            if (a["src"] or "").startswith("data:"):
+                self.embedded += 1
+            else:
+                self.urls.append(a["src"] or "")
         if tag == "link" and a.get("href"):
             self.urls.append(a["href"] or "")
         if tag == "section":
@@ -77,7 +82,9 @@ class Refs(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_style:
             self.urls += re.findall(r"@import\s+url\(([^)]+)\)", data)
-            self.urls += [u for u in re.findall(r"url\(([^)]+)\)", data) if not u.strip("'\"").startswith("data:")]
+            self.urls += [
+                u for u in re.findall(r"url\(([^)]+)\)", data) if not u.strip("'\"").startswith("data:")
+            ]
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "style":
@@ -116,7 +123,9 @@ def test_slide_problems_name_each_bad_cell() -> None:
 
 def test_render_deck_refuses_a_notebook_without_metadata(tmp_path: Path) -> None:
     nb = notebook(cell("md", "# T", None))
-    with pytest.raises(ValueError, match=r"t\.ipynb cannot make a deck: cell 0 \(markdown\) has no slideshow"):
+    with pytest.raises(
+        ValueError, match=r"t\.ipynb cannot make a deck: cell 0 \(markdown\) has no slideshow"
+    ):
         slides.render_deck(Executed(tmp_path / "t.ipynb", nb, 0.0), tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing written
 
