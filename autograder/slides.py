@@ -135,6 +135,7 @@ def build_decks(out: Path, names: Sequence[str] = (), say: Any = print) -> list[
             f"{kinds['subslide']} subslides, {kinds['fragment']} fragments -> {deck}"
         )
         decks.append(deck)
+    say("Open a deck in a browser (from disk is fine): arrows move, S shows speaker notes, F is full screen.")
     return decks
 
 
@@ -150,7 +151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     build_decks(Path(args.out), args.lectures)
-    print("Open a deck in a browser: arrows move, S shows the speaker notes, F is full screen.")
     return 0
 
 
