@@ -41,8 +41,8 @@ def slide_type(cell: nbformat.NotebookNode) -> str | None:
 def slide_problems(nb: nbformat.NotebookNode) -> list[str]:
     """What keeps a notebook from making a good deck; empty when it is fine.
 
-    Every cell needs a slide type from :data:`SLIDE_TYPES`; the first cell must start a slide
-    (``slide``); a cell a deck shows cannot follow only skipped cells without a slide of its own.
+    Every cell needs a slide type from :data:`SLIDE_TYPES`, and the first cell must start a slide
+    (``slide``): nbconvert would otherwise put the cells before the first slide outside the deck.
     """
     problems = []
     if not nb.cells:
