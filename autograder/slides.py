@@ -41,8 +41,9 @@ def slide_type(cell: nbformat.NotebookNode) -> str | None:
 def slide_problems(nb: nbformat.NotebookNode) -> list[str]:
     """What keeps a notebook from making a good deck; empty when it is fine.
 
-    Every cell needs a slide type from :data:`SLIDE_TYPES`, and the first cell must start a slide
-    (``slide``): nbconvert would otherwise put the cells before the first slide outside the deck.
+    Every cell needs a slide type from :data:`SLIDE_TYPES` (a missing one silently means ``-``),
+    and the first cell must be the title slide, ``slide``: nbconvert would quietly promote whatever
+    cell comes first instead.
     """
     problems = []
     if not nb.cells:
