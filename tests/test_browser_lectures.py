@@ -35,7 +35,7 @@ pytestmark = pytest.mark.browser
 
 LECTURES = lecture_paths()
 EXECUTED = "02_forward_mode"  # a quick lecture with figures, executed once for the figure checks
-MATH_TIMEOUT_MS = 60_000
+MATH_TIMEOUT_MS = 120_000  # typesetting a whole lecture on a loaded machine
 
 # MathJax 2 (the pages and decks) is done when its queue is empty and it has typeset something.
 _MATHJAX2_DONE = (
@@ -240,7 +240,7 @@ def test_jupyterlab_presents_a_lecture_live_with_rise(lab: LabServer, page: Page
         page.locator(f"{present} h1").wait_for(timeout=MATH_TIMEOUT_MS * 2)
         assert (page.locator(f"{present} h1").text_content() or "").startswith("Lecture 2")
     with steps("its math is typeset"):
-        wait_until(lambda: page.locator("mjx-container").count() > 20, 60, "typeset math")
+        wait_until(lambda: page.locator("mjx-container").count() > 20, 120, "typeset math")
         assert page.locator("mjx-merror").count() == 0
         steps.shot("title slide")
     with steps("the right arrow moves to the next slide"):
