@@ -5,6 +5,7 @@
 # and, for people using the kit:
 #   bash kit.sh lab       JupyterLab with nbgrader's extension and formgrader, on this folder (localhost, token)
 #   bash kit.sh lectures  execute every lecture and render it to HTML in out/lectures/
+#   bash kit.sh slides    execute every lecture and write it as a reveal.js deck in out/slides/
 #   bash kit.sh setup     only set up .venv
 # Extra arguments go to the command (pytest, adcourse demo, jupyter lab).
 set -euo pipefail
@@ -28,7 +29,7 @@ pip_install() {
 
 # System packages from Debian, installed when missing and we can (root with apt-get):
 # bubblewrap (the autograder's sandbox) always; for the tests also chromium (browser tests,
-# driven by Playwright) and the PostgreSQL server (the PostgreSQL gradebook tests).
+# driven by Playwright), the PostgreSQL server (the PostgreSQL gradebook tests) and npm (reveal.js).
 apt_install() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "kit: installing $* from Debian's packages" >&2
@@ -48,6 +49,7 @@ system_packages() {
     if [ "${1:-}" = test ]; then
         [ -x /usr/bin/chromium ] || missing+=(chromium)
         have_postgres || missing+=(postgresql)
+        command -v npm >/dev/null 2>&1 || missing+=(npm)  # reveal.js for the slide-deck tests
     fi
     if [ "${#missing[@]}" -gt 0 ]; then
         apt_install "${missing[@]}"
@@ -76,6 +78,32 @@ setup() {
         pip_install -e ".[dev]"
         touch "$stamp"
     fi
+    reveal_js
+}
+
+# reveal.js for the offline slide decks (adcourse slides), from the npm registry into the venv:
+# the decks copy it next to themselves, so nothing loads from a CDN. Skipped, with a note, without npm.
+# (The version is also autograder/offline.py's REVEAL_JS_VERSION; tests/test_slides.py checks they agree.)
+REVEAL_JS_VERSION="5.2.1"
+reveal_js() {
+    local prefix="$VENV/share/adlib-reveal"
+    if [ -f "$prefix/node_modules/reveal.js/dist/reveal.js" ] && grep -q "\"version\": \"$REVEAL_JS_VERSION\"" "$prefix/node_modules/reveal.js/package.json"; then
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "kit: npm is missing, so the slide decks have no reveal.js (apt-get install npm, then bash kit.sh setup)" >&2
+        return 0
+    fi
+    echo "kit: installing reveal.js $REVEAL_JS_VERSION for the slide decks" >&2
+    local log
+    log="$(mktemp)"
+    if ! npm install --prefix "$prefix" --no-save --no-audit --no-fund --omit=dev "reveal.js@$REVEAL_JS_VERSION" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "kit: npm install reveal.js@$REVEAL_JS_VERSION failed (full log above)" >&2
+        return 1
+    fi
+    rm -f "$log"
 }
 
 cmd="${1:-}"
@@ -93,6 +121,10 @@ case "$cmd" in
         setup
         exec "$VENV/bin/python" -m autograder.notebooks "$@"
         ;;
+    slides)
+        setup
+        exec "$VENV/bin/adcourse" slides "$@"
+        ;;
     test)
         setup test
         # With no arguments: the whole suite, spread over every core (pytest-xdist).
@@ -103,7 +135,7 @@ case "$cmd" in
         setup
         ;;
     *)
-        echo "usage: bash kit.sh demo|test|lab|lectures|setup [args]" >&2
+        echo "usage: bash kit.sh demo|test|lab|lectures|slides|setup [args]" >&2
         exit 2
         ;;
 esac

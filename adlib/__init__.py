@@ -50,6 +50,7 @@ from .numerical import (
 from .optim import SGD
 from .primitive import Primitive
 from .reverse import ReverseDiff, backpropagate, topological_order
+from .tables import MarkdownText, markdown, md_table
 from .trace import Trace, trace
 from .transforms import PassCount, count_passes, derivative, grad, jacobian, jvp, value_and_grad, vjp
 
@@ -72,6 +73,7 @@ __all__ = [
     "ForwardDiff",
     "GradcheckError",
     "GradcheckResult",
+    "MarkdownText",
     "PassCount",
     "Primitive",
     "ReverseDiff",
@@ -104,7 +106,9 @@ __all__ = [
     "leaky_relu",
     "log",
     "log_softmax",
+    "markdown",
     "matmul",
+    "md_table",
     "mean",
     "multiply",
     "negative",

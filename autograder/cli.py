@@ -11,6 +11,7 @@ adcourse report NAME                grades.csv, report.md and a score histogram
 adcourse check [NAME]               prove an assignment's tests right (key, blank, mistakes)
 adcourse demo                       all of it on a simulated class, offline
 adcourse lab [--port N]             JupyterLab with nbgrader's extension on the course (localhost)
+adcourse slides [LECTURE ...]       the lectures as reveal.js decks that open offline (out/slides/)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import slides
 from .paths import REPO_ROOT, CourseError, assignment_dir, assignment_names, course_root, source_root
 
 
@@ -240,6 +242,11 @@ def _lab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _slides(args: argparse.Namespace) -> int:
+    slides.build_decks(Path(args.out), args.lectures)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with --help on every subcommand."""
     parser = argparse.ArgumentParser(
@@ -321,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignments", help="comma-separated subset (default: all)")
     p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("slides", help="execute lectures and write them as offline reveal.js decks")
+    slides.add_arguments(p)
+    p.set_defaults(func=_slides)
 
     p = sub.add_parser("lab", help="JupyterLab with nbgrader's extension on the course, localhost, a token")
     p.add_argument("--port", type=_port, default=8888, help="port (default 8888 or the next free; 0: any)")

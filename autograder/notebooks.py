@@ -6,9 +6,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
+from .offline import OFFLINE_MACROS, TEMPLATES, install_mathjax
 from .paths import REPO_ROOT
 
 LECTURES = REPO_ROOT / "lectures"
@@ -64,12 +66,33 @@ def execute(path: Path, *, cell_timeout: int = 120, cwd: Path | None = None) -> 
     return Executed(path, nb, time.perf_counter() - start)
 
 
-def render_html(executed: Executed, out_dir: Path) -> Path:
-    """Write an executed notebook as a standalone HTML page; return its path."""
+def lecture_exporter() -> Any:
+    """nbconvert's HTML exporter with the kit's offline template (``adlib-lecture``).
+
+    The template is JupyterLab's page without the scripts stock nbconvert loads from CDNs, and
+    with MathJax from ``resources["adlib"]["mathjax_url"]``, a URL relative to the page
+    (:func:`autograder.offline.install_mathjax`).
+    """
     from nbconvert import HTMLExporter
 
+    return HTMLExporter(
+        template_name="adlib-lecture",
+        extra_template_basedirs=[str(TEMPLATES)],
+        extra_template_paths=[str(OFFLINE_MACROS)],
+    )
+
+
+def render_html(executed: Executed, out_dir: Path) -> Path:
+    """Write an executed notebook as an HTML page that reads offline; return its path.
+
+    MathJax is copied to ``out_dir/_static/mathjax`` (once) and loaded from there by a relative
+    URL, so the page typesets its math from a web server and from the file system alike.
+    """
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    body, _ = HTMLExporter().from_notebook_node(executed.notebook)
+    mathjax_url = install_mathjax(out_dir)
+    resources = {"adlib": {"mathjax_url": mathjax_url}}
+    body, _ = lecture_exporter().from_notebook_node(executed.notebook, resources=resources)
     target = out_dir / (executed.path.stem + ".html")
     target.write_text(body, encoding="utf-8")
     return target

@@ -32,15 +32,11 @@ def module_graph(package: Path) -> dict[str, set[str]]:
                 continue
             if isinstance(node, ast.ImportFrom):
                 parts = here.split(".")
-                base = (
-                    ".".join(
-                        parts[: len(parts) - node.level + 1] + [node.module]
-                        if node.module
-                        else parts[: len(parts) - node.level + 1]
-                    )
-                    if node.level
-                    else node.module or ""
-                )
+                if node.level:
+                    kept = parts[: len(parts) - node.level + 1]
+                    base = ".".join([*kept, node.module] if node.module else kept)
+                else:
+                    base = node.module or ""
                 for alias in node.names:
                     target = f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
                     if target in modules and target != name:

@@ -28,6 +28,7 @@ from .grad_modes import (
     make_matmul_net,
 )
 from .plotting import plot_checkpointing, plot_grad_modes, plot_quaternion_memory
+from .recorded import GradModesRecord, load_grad_modes_record, save_grad_modes_record
 from .vanishing import (
     COMPARED_ACTIVATIONS,
     VanishingResult,

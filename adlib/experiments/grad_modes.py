@@ -14,10 +14,11 @@ The three modes
 The network
 -----------
 The seed's ``Net3`` is matmul layers without bias, ``4096 -> 8192 -> 8192 -> 8192 -> 1`` with ReLU in
-between, fed a batch of 256. That is 167,780,352 weights (671 MB in float32) and about 86 GFLOP per forward
-pass: on the kit's shared 2-core CPU machines one pass takes seconds and the weights alone take most of a
-small runner's memory, so the default here is ``256 -> 512 -> 512 -> 512 -> 1`` (655,872 weights,
-0.34 GFLOP). Pass ``sizes=SEED_NET3_SIZES`` to run the original on a big machine.
+between, fed a batch of 256. That is 167,780,352 weights (640 MiB in float32) and about 86 GFLOP per forward
+pass: it fits any laptop, but on the kit's shared 2-core machines one pass takes about a second and a careful
+timing (warm-up, repeats in every mode) about a minute, too slow for a lecture cell. So the default here is
+``256 -> 512 -> 512 -> 512 -> 1`` (655,872 weights, 0.34 GFLOP); ``benchmarks/bench_grad_modes.py`` runs
+``sizes=SEED_NET3_SIZES`` and records the result for lecture 5 (:mod:`adlib.experiments.recorded`).
 
 What to expect
 --------------
