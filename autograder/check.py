@@ -31,7 +31,7 @@ import nbformat
 from .mutants import Mutant, apply_mutant, load_mutants
 from .nbgrader_cli import run_nbgrader
 from .paths import CourseError, assignment_dir, course_root, mutants_file
-from .requirements import REQUIREMENTS_FILE, coverage_problems, load_requirements
+from .requirements import REQUIREMENTS_FILE, coverage_problems, load_requirements, load_shown
 from .scores import CellScore, cell_scores
 
 KEY, BLANK = "answer-key", "blank-release"
@@ -153,9 +153,12 @@ def _solution_lines(key: nbformat.NotebookNode) -> set[str]:
     return found
 
 
-def giveaways(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
-    """Formula lines of the key that the release shows anyway (in a docstring, a comment, a test)."""
-    lines = _solution_lines(source)
+def giveaways(
+    source: nbformat.NotebookNode, release: nbformat.NotebookNode, shown: list[str] = ()
+) -> list[str]:
+    """Formula lines of the key that the release shows anyway (in a docstring, a comment, a test),
+    but those the task gives on purpose (``shown``)."""
+    lines = _solution_lines(source) - {re.sub(r"\s+", "", line) for line in shown}
     text = re.sub(r"\s+", "", "\n".join(c.source for c in release.cells))
     return sorted(f"the release shows the answer line {line!r}" for line in lines if line in text)
 
@@ -235,7 +238,8 @@ def check_assignment(
         for filename, nb in release.items():
             text = "\n".join(c.source for c in nb.cells)
             result.release_problems += [f"{filename} contains {m!r}" for m in _SECRET_MARKERS if m in text]
-            result.release_problems += [f"{filename}: {g}" for g in giveaways(sources[filename], nb)]
+            shown = load_shown(assignment_dir(course, name) / REQUIREMENTS_FILE)
+            result.release_problems += [f"{filename}: {g}" for g in giveaways(sources[filename], nb, shown)]
 
         _submit(scratch, KEY, name, key)
         _submit(scratch, BLANK, name, release)

@@ -197,7 +197,7 @@ def _check(args: argparse.Namespace) -> int:
     failed = 0
     for name in names:
         assignment_dir(course, name)
-        result = check_assignment(name, course)
+        result = check_assignment(name, course, compare_stock=args.stock)
         print(result.summary())
         failed += not result.ok
     return 1 if failed else 0
@@ -321,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="prove an assignment's tests right: key full, blank 0, mistakes caught")
     p.add_argument("name", nargs="?", help="the assignment (default: all)")
+    p.add_argument(
+        "--stock", action="store_true", help="also grade every submission with stock nbgrader and compare"
+    )
     p.set_defaults(func=_check)
 
     p = sub.add_parser("demo", help="release, simulate a class, autograde, feedback and report, offline")

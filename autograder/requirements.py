@@ -11,6 +11,11 @@ thing the task text asks of a student::
 ``adcourse check`` fails when a requirement names no test cell, names a test cell the assignment
 does not have, or when no typical mistake in ``tests/mutants/<name>.toml`` violates it (a mutant
 says so with ``violates = ["add-number-either-side"]``) and is caught.
+
+The check also fails when the release shows a line of the key's answers outside the answer cells
+(in a docstring, a comment, a test). Lines the task gives on purpose are listed at the top::
+
+    shown = ["pre_act = w * 3 + b"]          # given in the task text: not a giveaway
 """
 
 from __future__ import annotations
@@ -67,6 +72,15 @@ def load_requirements(path: Path) -> list[Requirement]:
     if duplicates:
         raise RequirementError(f"{path}: duplicate requirement ids {duplicates}")
     return found
+
+
+def load_shown(path: Path) -> list[str]:
+    """The key's lines the task shows on purpose (``shown = [...]``), if the table lists any."""
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    shown = data.get("shown", [])
+    if not isinstance(shown, list) or not all(isinstance(line, str) for line in shown):
+        raise RequirementError(f"{path}: shown must be a list of lines")
+    return shown
 
 
 def coverage_problems(

@@ -1,8 +1,12 @@
 """Proof that every assignment's tests are right (see autograder.check):
 
-the release builds without solutions or hidden tests; the answer key earns full marks; the blank
-release earns 0; every typical mistake in tests/mutants/NAME.toml loses points where it should;
-each assignment has at least 8 autograded tests worth 100 points and at least 6 typical mistakes.
+the release builds without solutions, hidden tests or the key's answer lines; the answer key's
+trusted run agrees with every expected value and no test computes one where the student's kernel
+runs it; graded by the engine, the answer key earns full marks, the blank release 0, and every
+typical mistake in tests/mutants/NAME.toml loses points where it should; stock nbgrader gives every
+one of those submissions the same points per test; every requirement of the assignment's table has
+a test and a caught mistake; each assignment has at least 8 autograded tests worth 100 points and at
+least 6 typical mistakes.
 """
 
 import nbformat
@@ -27,14 +31,18 @@ def test_corpus_has_six_typical_mistakes(name: str) -> None:
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_assignment_tests_are_right(name: str) -> None:
-    result = check_assignment(name)
+    result = check_assignment(name, compare_stock=True)
     print(result.summary())
     assert result.test_cells >= 8, result.summary()
     assert result.max_score == 100, result.summary()
     assert not result.release_problems, result.summary()
+    assert not result.key_problems, result.summary()
     assert result.key_score == result.max_score, result.summary()
     assert result.blank_score == 0, result.summary()
     assert result.mutation_score == 1.0, result.summary()
+    assert not result.requirement_problems, result.summary()
+    assert result.compared_with_stock and not result.stock_differences, result.summary()
+    assert result.ok
 
 
 def test_answer_keys_are_fresh() -> None:

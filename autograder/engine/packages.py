@@ -23,25 +23,23 @@ import sysconfig
 from collections.abc import Iterable
 from pathlib import Path
 
-#: Packages no student kernel can import unless its assignment allows them.
-HIDDEN_PACKAGES = (
-    "adlib",  # the reference implementation (a stand-in takes its place)
-    "autograder",
-    "nbgrader",
-    "torch",
-    "functorch",
-    "torchgen",
-    "sympy",
-    "mpmath",
-    "scipy",
-    "micrograd",
-    "jax",
-    "jaxlib",
-    "autograd",
-    "tensorflow",
-    "numdifftools",
-    "findiff",
-)
+#: Packages no student kernel can import unless its assignment allows them, by the name an
+#: assignment allows them under (``packages = ["torch"]``): each with the packages it needs.
+HIDDEN_PACKAGES: dict[str, tuple[str, ...]] = {
+    "adlib": ("adlib",),  # the reference implementation (a stand-in takes its place)
+    "autograder": ("autograder",),
+    "nbgrader": ("nbgrader",),
+    "torch": ("torch", "functorch", "torchgen", "sympy", "mpmath"),  # torch imports sympy (optim, func)
+    "sympy": ("sympy", "mpmath"),
+    "mpmath": ("mpmath",),
+    "scipy": ("scipy",),
+    "micrograd": ("micrograd",),
+    "jax": ("jax", "jaxlib"),
+    "autograd": ("autograd",),
+    "tensorflow": ("tensorflow",),
+    "numdifftools": ("numdifftools",),
+    "findiff": ("findiff",),
+}
 
 #: The stand-in package's ``__init__``.
 STAND_IN_INIT = '''"""adlib while grading: only its test helpers (adlib.grading) and the modules
@@ -173,10 +171,9 @@ def _site_folders() -> list[Path]:
 def masks(allowed_packages: Iterable[str]) -> list[Path]:
     """Folders and files to cover in a student's sandbox: hidden packages not allowed, and the
     unused site folders."""
-    allowed = set(allowed_packages)
+    shown = {p for name in allowed_packages for p in HIDDEN_PACKAGES.get(name, (name,))}
     found: list[Path] = []
-    for name in HIDDEN_PACKAGES:
-        if name not in allowed:
-            found += _locations(name)
+    for group in HIDDEN_PACKAGES.values():
+        found += [path for name in group if name not in shown for path in _locations(name)]
     found += _site_folders()
     return [p for p in dict.fromkeys(p.resolve() for p in found) if p.exists()]

@@ -54,7 +54,7 @@ def _importable_names() -> set[str]:
     names.update(m.name for m in pkgutil.iter_modules())
     from .packages import HIDDEN_PACKAGES
 
-    return names | set(HIDDEN_PACKAGES)
+    return names | {name for group in HIDDEN_PACKAGES.values() for name in group}
 
 
 def refusal(rel: str, importable: set[str]) -> str | None:
