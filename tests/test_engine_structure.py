@@ -46,8 +46,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from toyclass import KEY, TESTS
-from toycourse import (
+from helpers.toycourse import (
+    KEY,
+    TESTS,
     double_cells,
     edited,
     gradebook_points,
