@@ -1,5 +1,8 @@
 """pytest's hooks and the fixtures several test modules share; the helpers are in :mod:`helpers`.
 
+The hooks: the hypothesis profile, warning filters, and the ``slow`` marker (:data:`SLOW_MODULES`).
+The fixtures:
+
 * ``seed_trace``: the trace of the lecture's example :func:`helpers.programs.seed_f` at (2, 5);
 * ``toy``: the toy class of :mod:`helpers.toycourse`, released once per test process;
 * ``pg_server``: a PostgreSQL server (:mod:`helpers.pgserver`), one per test process.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -34,6 +38,30 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def pytest_configure(config: pytest.Config) -> None:
     """torch.func.jvp calls the deprecated torch.jit.script internally; that is torch's business."""
     config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
+
+# The modules whose tests are marked ``slow`` (each needs minutes of both cores, or a server),
+# and why. ``bash kit.sh test -m "not slow"`` is the fast inner loop; plain ``bash kit.sh test``
+# runs everything.
+SLOW_MODULES = {
+    "test_postgres.py": "a PostgreSQL server, the class graded into it",
+    "test_cluster.py": "a Dask cluster of worker processes",
+    "test_sandbox.py": "every fault of the sandbox corpus, graded in bubblewrap",
+    "test_browser.py": "headless Chromium against a real JupyterLab",
+    "test_lectures.py": "every lecture executed top to bottom",
+    "test_demo.py": "the demo, run as the README says",
+    "test_assignments.py": "the proof of every assignment's tests (key, blank, mutants)",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of :data:`SLOW_MODULES` ``slow``; a listed module that no longer exists is an error."""
+    missing = [name for name in SLOW_MODULES if not (Path(__file__).parent / name).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py SLOW_MODULES lists missing test modules: {missing}")
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

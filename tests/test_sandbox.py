@@ -23,6 +23,7 @@ import os
 import shutil
 import socket
 import tempfile
+import tomllib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,6 @@ from string import Template
 
 import nbformat
 import pytest
-import tomllib
 from helpers.toycourse import (
     autograded_cell,
     edited,
