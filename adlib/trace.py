@@ -189,10 +189,11 @@ class Trace(TracePrinting):
             raise ValueError(f"got {len(names)} names for {len(inputs)} inputs")
         if len(set(names)) != len(names) or any(not n for n in names):
             raise ValueError(f"input names must be distinct and non-empty, got {names}")
+        point = []
         for leaf, name in zip(inputs, names, strict=True):
             if not isinstance(leaf, ReverseDiff) or not leaf.is_leaf:
                 raise TypeError(f"input {name} must be a ReverseDiff leaf, got {type(leaf).__name__}")
-            _scalar(leaf.value, f"input {name}")
+            point.append(_scalar(leaf.value, f"input {name}"))
         if len({id(leaf) for leaf in inputs}) != len(inputs):
             raise ValueError("the same ReverseDiff leaf was given twice as an input")
 
@@ -217,9 +218,7 @@ class Trace(TracePrinting):
         self.nodes: tuple[ReverseDiff, ...] = self.inputs + self.intermediates
         n = len(inputs)
         self._index = {id(node): p - n + 1 for p, node in enumerate(self.nodes)}
-        self.point: tuple[float, ...] = tuple(
-            _scalar(leaf.value, name) for leaf, name in zip(inputs, names, strict=True)
-        )
+        self.point: tuple[float, ...] = tuple(point)
         self.steps: tuple[Step, ...] = tuple(self._step(node) for node in intermediates)
 
     def _step(self, node: ReverseDiff) -> Step:

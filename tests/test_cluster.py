@@ -14,12 +14,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from helpers import toycourse
+from helpers.processes import Lines, stop
 from helpers.toycourse import gradebook_points
 
 from autograder.config import cluster_address
@@ -122,17 +122,9 @@ def test_adcourse_cluster_starts_a_scheduler_that_grades(toy: toycourse.Toy, tmp
         text=True,
     )
     try:
-        address = None
-        deadline = time.monotonic() + 120
-        lines = []
-        while address is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "tcp://" in line:
-                address = "tcp://" + line.split("tcp://")[1].split()[0]
-        assert address, f"adcourse cluster printed no address: {''.join(lines)}"
+        assert proc.stdout is not None
+        line = Lines(proc.stdout, "adcourse cluster").wait_for(lambda line: "tcp://" in line, timeout=120)
+        address = "tcp://" + line.split("tcp://")[1].split()[0]
         done = subprocess.run(
             [*adcourse, "--course", str(course), "autograde", "toy", "--cluster", address],
             capture_output=True,
@@ -143,9 +135,5 @@ def test_adcourse_cluster_starts_a_scheduler_that_grades(toy: toycourse.Toy, tmp
         assert f"on the Dask cluster at {address}" in done.stdout
         assert gradebook_points(course) == {s: dict(toycourse.EXPECTED[s][0]) for s in ("key", "wrong")}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)  # SIGTERM, SIGKILL after a minute
     assert proc.returncode == 0

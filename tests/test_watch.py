@@ -26,6 +26,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from helpers.processes import Lines, stop
 from helpers.toycourse import KEY, Toy, expected_points, gradebook_points, released_toy, submit
 
 from autograder import watch as watch_module
@@ -305,18 +306,15 @@ def test_sigterm_finishes_the_batch_and_a_restart_grades_the_rest(toy: Toy, tmp_
     )
     try:
         assert proc.stdout is not None and proc.stderr is not None
-        first_line = proc.stdout.readline()
+        out, log = Lines(proc.stdout, "adcourse watch"), Lines(proc.stderr, "adcourse watch's log")
+        first_line = out.wait_for(lambda line: True, timeout=300)
         # SIGTERM only once b_slow's batch has started (between batches the watcher stops at once)
-        log = [proc.stderr.readline()]
-        while log[-1] and "grading b_slow" not in log[-1]:
-            log.append(proc.stderr.readline())
-        assert "grading b_slow" in log[-1], "".join(log)
+        log.wait_for(lambda line: "grading b_slow" in line, timeout=300)
         proc.send_signal(signal.SIGTERM)
-        rest, errors = proc.communicate(timeout=300)
+        proc.wait(timeout=300)
+        rest, errors = "".join(out.rest(60)), "".join(log.rest(60))
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     assert proc.returncode == 0, errors
     assert "SIGTERM: stopping after the current batch" in errors
     stopped = [first_line.strip(), *rest.splitlines()]

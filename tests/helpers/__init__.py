@@ -5,7 +5,10 @@
   under test (five-point central differences, PyTorch in float64), and the comparison;
 * :mod:`helpers.toycourse`: the toy nbgrader course (cells, course folder, submissions, scores)
   and the toy class with its hand-worked points;
-* :mod:`helpers.pgserver`: a throwaway PostgreSQL server on loopback.
+* :mod:`helpers.pgserver`: a throwaway PostgreSQL server on loopback;
+* :mod:`helpers.processes`: waiting, with a deadline, on the output of a process a test started,
+  and stopping it for sure;
+* :mod:`helpers.programs`: the lecture's example program.
 
 Test modules import them as ``from helpers.reference import ...``: pytest puts ``tests/`` on
 ``sys.path`` (the folder of the rootdir's ``conftest.py``). No name in these modules starts with
