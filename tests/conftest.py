@@ -1,6 +1,6 @@
 """pytest's hooks and the fixtures several test modules share; the helpers are in :mod:`helpers`.
 
-The hooks: the hypothesis profile, warning filters, and the ``slow`` marker (:data:`SLOW_MODULES`).
+The hooks: the hypothesis profile, warning filters, and the ``slow`` marker (:data:`SLOW`).
 The fixtures:
 
 * ``seed_trace``: the trace of the lecture's example :func:`helpers.programs.seed_f` at (2, 5);
@@ -40,10 +40,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
-# The modules whose tests are marked ``slow`` (each needs minutes of both cores, or a server),
-# and why. ``bash kit.sh test -m "not slow"`` is the fast inner loop; plain ``bash kit.sh test``
-# runs everything.
-SLOW_MODULES = {
+# The tests marked ``slow`` (each needs minutes of both cores, or a server), and why: a whole
+# module (``test_x.py``) or one test function of it, with all its parameters (``test_x.py::test_y``).
+# ``bash kit.sh test -m "not slow"`` is the fast inner loop; plain ``bash kit.sh test`` runs everything.
+SLOW = {
     "test_postgres.py": "a PostgreSQL server, the class graded into it",
     "test_cluster.py": "a Dask cluster of worker processes",
     "test_sandbox.py": "every fault of the sandbox corpus, graded in bubblewrap",
@@ -51,16 +51,22 @@ SLOW_MODULES = {
     "test_lectures.py": "every lecture executed top to bottom",
     "test_demo.py": "the demo, run as the README says",
     "test_assignments.py": "the proof of every assignment's tests (key, blank, mutants)",
+    "test_check_harness.py": "the assignment proof on a toy course, one grading per mutant",
+    "test_adcourse.py::test_check": "adcourse check on a toy course, one grading per mutant",
+    "test_adcourse.py::test_demo_on_one_real_assignment": "the demo's class graded on a real assignment",
+    "test_benchmarks.py::test_autograde_benchmark_quick_run_grades_like_stock_nbgrader": "a timed grading",
 }
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the tests of :data:`SLOW_MODULES` ``slow``; a listed module that no longer exists is an error."""
-    missing = [name for name in SLOW_MODULES if not (Path(__file__).parent / name).is_file()]
+    """Mark the tests :data:`SLOW` names ``slow``; a name that matches no test module is an error."""
+    here = Path(__file__).parent
+    missing = [name for name in SLOW if not (here / name.split("::")[0]).is_file()]
     if missing:
-        raise pytest.UsageError(f"tests/conftest.py SLOW_MODULES lists missing test modules: {missing}")
+        raise pytest.UsageError(f"tests/conftest.py SLOW names missing test modules: {missing}")
     for item in items:
-        if item.path.name in SLOW_MODULES:
+        function = getattr(item, "originalname", item.name)
+        if item.path.name in SLOW or f"{item.path.name}::{function}" in SLOW:
             item.add_marker(pytest.mark.slow)
 
 
