@@ -1,6 +1,7 @@
 """pytest's hooks and the fixtures several test modules share; the helpers are in :mod:`helpers`.
 
-The hooks: the hypothesis profile, warning filters, and the ``slow`` marker (:data:`SLOW`).
+The hooks: the hypothesis profile, warning filters, and the ``slow`` marker (the tests
+:mod:`helpers.slow` lists).
 The fixtures:
 
 * ``seed_trace``: the trace of the lecture's example :func:`helpers.programs.seed_f` at (2, 5);
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -40,33 +40,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
-# The tests marked ``slow`` (each needs minutes of both cores, or a server), and why: a whole
-# module (``test_x.py``) or one test function of it, with all its parameters (``test_x.py::test_y``).
-# ``bash kit.sh test -m "not slow"`` is the fast inner loop; plain ``bash kit.sh test`` runs everything.
-SLOW = {
-    "test_postgres.py": "a PostgreSQL server, the class graded into it",
-    "test_cluster.py": "a Dask cluster of worker processes",
-    "test_sandbox.py": "every fault of the sandbox corpus, graded in bubblewrap",
-    "test_browser.py": "headless Chromium against a real JupyterLab",
-    "test_lectures.py": "every lecture executed top to bottom",
-    "test_demo.py": "the demo, run as the README says",
-    "test_assignments.py": "the proof of every assignment's tests (key, blank, mutants)",
-    "test_check_harness.py": "the assignment proof on a toy course, one grading per mutant",
-    "test_adcourse.py::test_check": "adcourse check on a toy course, one grading per mutant",
-    "test_adcourse.py::test_demo_on_one_real_assignment": "the demo's class graded on a real assignment",
-    "test_benchmarks.py::test_autograde_benchmark_quick_run_grades_like_stock_nbgrader": "a timed grading",
-}
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the tests :data:`SLOW` names ``slow``; a name that matches no test module is an error."""
-    here = Path(__file__).parent
-    missing = [name for name in SLOW if not (here / name.split("::")[0]).is_file()]
-    if missing:
-        raise pytest.UsageError(f"tests/conftest.py SLOW names missing test modules: {missing}")
+    """Mark ``slow`` the tests :data:`helpers.slow.SLOW` names."""
+    from helpers.slow import is_slow
+
     for item in items:
-        function = getattr(item, "originalname", item.name)
-        if item.path.name in SLOW or f"{item.path.name}::{function}" in SLOW:
+        if is_slow(item.path.name, getattr(item, "originalname", item.name)):
             item.add_marker(pytest.mark.slow)
 
 

@@ -8,7 +8,8 @@
 * :mod:`helpers.pgserver`: a throwaway PostgreSQL server on loopback;
 * :mod:`helpers.processes`: waiting, with a deadline, on the output of a process a test started,
   and stopping it for sure;
-* :mod:`helpers.programs`: the lecture's example program.
+* :mod:`helpers.programs`: the lecture's example program;
+* :mod:`helpers.slow`: the tests marked ``slow`` (left out of the inner loop), and why.
 
 Test modules import them as ``from helpers.reference import ...``: pytest puts ``tests/`` on
 ``sys.path`` (the folder of the rootdir's ``conftest.py``). No name in these modules starts with
