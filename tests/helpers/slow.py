@@ -14,10 +14,10 @@ SLOW = {
     "test_sandbox.py": "every fault of the sandbox corpus, graded in bubblewrap",
     "test_browser.py": "headless Chromium against a real JupyterLab",
     "test_lectures.py": "every lecture executed top to bottom",
-    "test_demo.py": "the demo, run as the README says",
     "test_assignments.py": "the proof of every assignment's tests (key, blank, mutants)",
     "test_check_harness.py": "the assignment proof on a toy course, one grading per mutant",
     "test_adcourse.py::test_check": "adcourse check on a toy course, one grading per mutant",
+    # The course demo (adcourse demo); tests/test_demo.py, adlib's worked examples, takes seconds.
     "test_adcourse.py::test_demo_on_one_real_assignment": "the demo's class graded on a real assignment",
     "test_benchmarks.py::test_autograde_benchmark_quick_run_grades_like_stock_nbgrader": "a timed grading",
     # The engine against stock nbgrader: each grades the class twice, once by nbgrader itself.
