@@ -20,6 +20,10 @@ SLOW = {
     # The course demo (adcourse demo); tests/test_demo.py, adlib's worked examples, takes seconds.
     "test_adcourse.py::test_demo_on_one_real_assignment": "the demo's class graded on a real assignment",
     "test_benchmarks.py::test_autograde_benchmark_quick_run_grades_like_stock_nbgrader": "a timed grading",
+    "test_benchmarks.py::test_quick_run_writes_every_table_with_its_columns": "all benchmarks, quick",
+    "test_benchmarks.py::test_quick_run_records_the_machine_and_the_agreement_checks": "benchmarks, quick",
+    "test_benchmarks.py::test_quick_run_reports_every_experiment": "all benchmarks, quick",
+    "test_integrity_engine.py": "the tamper corpus graded end to end (test_integrity.py: the fast checks)",
     # The engine against stock nbgrader: each grades the class twice, once by nbgrader itself.
     "test_engine_config.py": "stock nbgrader and the engine, under three course configs",
     "test_engine_structure.py": "stock nbgrader and the engine, on every structural fault",
