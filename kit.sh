@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The kit's two entry points, each self-contained on a fresh machine (Python >= 3.11 and pip):
 #   bash kit.sh demo      set everything up, then run the kit's main job (adcourse demo)
-#   bash kit.sh test      set everything up, then run the whole test suite
+#   bash kit.sh test      set everything up, lint (ruff), then run the whole test suite
+#                         (bash kit.sh test -m "not slow": the fast inner loop)
 # and, for people using the kit:
 #   bash kit.sh lab       JupyterLab with nbgrader's extension and formgrader, on this folder (localhost, token)
 #   bash kit.sh lectures  execute every lecture and render it to HTML in out/lectures/
@@ -106,6 +107,18 @@ reveal_js() {
     rm -f "$log"
 }
 
+# Lint, as CI runs it before the tests: ruff's rules and its formatting (configured in pyproject.toml).
+lint() {
+    if ! "$VENV/bin/ruff" check --quiet .; then
+        echo "kit: ruff check found the problems above (.venv/bin/ruff check --fix . fixes many)" >&2
+        return 1
+    fi
+    if ! "$VENV/bin/ruff" format --check --quiet .; then
+        echo "kit: the files above are not formatted (.venv/bin/ruff format FILE)" >&2
+        return 1
+    fi
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
@@ -127,9 +140,14 @@ case "$cmd" in
         ;;
     test)
         setup test
-        # With no arguments: the whole suite, spread over every core (pytest-xdist).
-        [ $# -eq 0 ] && set -- -n auto
-        exec "$VENV/bin/python" -m pytest "$@"
+        lint
+        # Spread over every core (pytest-xdist), unless the arguments choose (-n N, -p no:xdist, --pdb).
+        # The fast inner loop: bash kit.sh test -m "not slow".
+        parallel=(-n auto)
+        for arg in "$@"; do
+            case "$arg" in -n* | --numprocesses* | no:xdist | --pdb) parallel=() ;; esac
+        done
+        exec "$VENV/bin/python" -m pytest ${parallel[@]+"${parallel[@]}"} "$@"
         ;;
     setup)
         setup

@@ -2,6 +2,8 @@
 
 Every operator and method here only names a primitive; what it computes, and how it is
 differentiated, lives in the derivative tables (:mod:`adlib.calculus`, :mod:`adlib.arrays`).
+Every one-argument primitive of those tables has its method here (``x.exp()``, ``x.sum()``, ...)
+and its function in ``adlib`` (``tests/test_unary_primitives.py`` keeps the two lists complete).
 So ``x * y`` means the same in both modes, and with numpy arrays or Python numbers on either side.
 
 Comparisons (``<``, ``>``, ...) compare values and return plain booleans: they are not
@@ -146,6 +148,12 @@ class Operators(Box):
     def relu(self) -> Any:
         return calculus.relu(self)
 
+    def softplus(self) -> Any:
+        return calculus.softplus(self)
+
+    def erf(self) -> Any:
+        return calculus.erf(self)
+
     # ------------------------------------------------------------ arrays
     @property
     def shape(self) -> tuple[int, ...]:
@@ -181,6 +189,9 @@ class Operators(Box):
 
     def mean(self, axis: arrays.Axis = None, keepdims: bool = False) -> Any:
         return arrays.mean(self, axis, keepdims)
+
+    def log_softmax(self, axis: int = -1) -> Any:
+        return arrays.log_softmax(self, axis)
 
     def __getitem__(self, index: Any) -> Any:
         return arrays.getitem(self, index)

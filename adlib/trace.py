@@ -28,7 +28,6 @@ the sign of :math:`v_3` was not. The kit prints :math:`v_3 = -0.959`.
 
 from __future__ import annotations
 
-import html
 import inspect
 import itertools
 import math
@@ -41,19 +40,7 @@ import numpy as np
 from .dispatch import Box
 from .primitive import Primitive
 from .reverse import ReverseDiff
-from .trace_render import (
-    MARKDOWN,
-    STYLES,
-    TEXT,
-    Style,
-    TraceRow,
-    TraceTable,
-    chain_term,
-    fill,
-    format_constant,
-    format_value,
-    join_terms,
-)
+from .trace_render import TEXT, AdjointStep, Operand, PrimalFormula, Step, TracePrinting, format_value
 
 _clock = itertools.count()
 
@@ -158,11 +145,13 @@ def _scalar(value: Any, what: str) -> float:
     return float(np.asarray(value))
 
 
-class Trace:
+class Trace(TracePrinting):
     """The recorded evaluation of a scalar program, numbered as in the lecture.
 
     Build one with :func:`trace` (from a function and input values) or :meth:`from_output`
-    (from an already computed ``ReverseDiff`` output).
+    (from an already computed ``ReverseDiff`` output). Its tables (``primal_table``,
+    ``tangent_table``, ``adjoint_table``) and printed forms (``to_text``, ``to_markdown``,
+    ``to_html``) come from :class:`~adlib.trace_render.TracePrinting`.
 
     Args:
         output: the program's output node.
@@ -174,6 +163,11 @@ class Trace:
             distance from the inputs, ties in evaluation order, so that operations which could run
             side by side get consecutive numbers. ``"evaluation"``: the order ``f`` ran them (the
             tape, a Wengert list). Both are topological orders, so either gives the same values.
+
+    Attributes:
+        point: the input values :math:`x_1, \\dots, x_n`.
+        steps: one :class:`~adlib.trace_render.Step` per operation, in the trace's numbering: the
+            plain data (number, primitive, operands, value) the tables are printed from.
     """
 
     def __init__(
@@ -195,10 +189,11 @@ class Trace:
             raise ValueError(f"got {len(names)} names for {len(inputs)} inputs")
         if len(set(names)) != len(names) or any(not n for n in names):
             raise ValueError(f"input names must be distinct and non-empty, got {names}")
+        point = []
         for leaf, name in zip(inputs, names, strict=True):
             if not isinstance(leaf, ReverseDiff) or not leaf.is_leaf:
                 raise TypeError(f"input {name} must be a ReverseDiff leaf, got {type(leaf).__name__}")
-            _scalar(leaf.value, f"input {name}")
+            point.append(_scalar(leaf.value, f"input {name}"))
         if len({id(leaf) for leaf in inputs}) != len(inputs):
             raise ValueError("the same ReverseDiff leaf was given twice as an input")
 
@@ -223,6 +218,17 @@ class Trace:
         self.nodes: tuple[ReverseDiff, ...] = self.inputs + self.intermediates
         n = len(inputs)
         self._index = {id(node): p - n + 1 for p, node in enumerate(self.nodes)}
+        self.point: tuple[float, ...] = tuple(point)
+        self.steps: tuple[Step, ...] = tuple(self._step(node) for node in intermediates)
+
+    def _step(self, node: ReverseDiff) -> Step:
+        """An operation as plain data: its number, primitive, operands (numbers or constants), value."""
+        assert node.primitive is not None
+        operands = tuple(
+            Operand(None, arg) if parent is None else Operand(self._index[id(parent)])
+            for arg, parent in zip(node.args, node.arg_nodes, strict=True)
+        )
+        return Step(self._index[id(node)], node.primitive, operands, float(np.asarray(node.value)))
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -266,44 +272,18 @@ class Trace:
         """``"v_k"`` for a node."""
         return f"v_{self.index(node)}"
 
-    def _labels(self, node: ReverseDiff, style: Style) -> list[str]:
-        return [
-            format_constant(arg) if parent is None else style.var(self._index[id(parent)])
-            for arg, parent in zip(node.args, node.arg_nodes, strict=True)
-        ]
-
-    def _primal_formula(self, node: ReverseDiff, style: Style) -> str:
-        prim = node.primitive
-        assert prim is not None
-        labels = self._labels(node, style)
-        if not prim.template:
-            return f"{style.escape(prim.name)}({', '.join(labels)})"
-        return fill(prim.template, labels, style)
-
-    def _partial(self, node: ReverseDiff, j: int) -> str | None:
-        templates = node.primitive.partial_templates  # type: ignore[union-attr]
-        return templates[j] if len(templates) == len(node.args) else None
-
-    def _fallback(self, node: ReverseDiff, j: int, style: Style) -> str:
-        parent = node.arg_nodes[j]
-        assert parent is not None
-        return f"∂{style.var(self._index[id(node)])}/∂{style.var(self._index[id(parent)])}"
-
     @property
     def variables(self) -> tuple[Variable, ...]:
         """Every variable, inputs first, with its formula, value and arguments (for drawings)."""
-        out = []
-        for name, leaf in zip(self.names, self.inputs, strict=True):
-            out.append(Variable(self._index[id(leaf)], name, "input", _scalar(leaf.value, name), ()))
-        for node in self.intermediates:
-            parents = tuple(dict.fromkeys(self._index[id(p)] for p in node.parents))
+        out = [
+            Variable(self._index[id(leaf)], name, "input", x, ())
+            for name, leaf, x in zip(self.names, self.inputs, self.point, strict=True)
+        ]
+        for step in self.steps:
+            parents = tuple(dict.fromkeys(o.index for o in step.operands if o.index is not None))
             out.append(
                 Variable(
-                    self._index[id(node)],
-                    self._primal_formula(node, TEXT),
-                    node.op,
-                    float(np.asarray(node.value)),
-                    parents,
+                    step.index, PrimalFormula(step).render(TEXT), step.primitive.name, step.value, parents
                 )
             )
         return tuple(out)
@@ -314,7 +294,12 @@ class Trace:
         return self._index[id(self.output)]
 
     # ------------------------------------------------------------ the three sweeps
-    def _direction(self, wrt: Any) -> tuple[list[float], str]:
+    def direction(self, wrt: Any = 0) -> list[float]:
+        """The input tangent :math:`\\dot x` that ``wrt`` names.
+
+        ``wrt`` is an input's position (``0`` for ``x1``, negative from the end), its name (the
+        unit vector :math:`e_i`), or a direction vector of ``n`` finite numbers.
+        """
         n = self.n_inputs
         if isinstance(wrt, str):
             if wrt not in self.names:
@@ -324,49 +309,45 @@ class Trace:
             if not -n <= int(wrt) < n:
                 raise ValueError(f"input index {wrt} is out of range for {n} inputs")
             i = int(wrt) % n
-            seed = [1.0 if k == i else 0.0 for k in range(n)]
-            return seed, f"Forward tangent trace (d/d{self.names[i]}: direction e_{i + 1})"
+            return [1.0 if k == i else 0.0 for k in range(n)]
         if isinstance(wrt, Sequence | np.ndarray) and not isinstance(wrt, str):
             if np.ndim(wrt) != 1 or len(wrt) != n:
                 raise ValueError(f"a tangent direction needs {n} numbers, got shape {np.shape(wrt)}")
             seed = [float(t) for t in wrt]
             if not all(math.isfinite(t) for t in seed):
                 raise ValueError(f"the tangent direction must be finite, got {seed}")
-            shown = ", ".join(format_value(t) for t in seed)
-            return seed, f"Forward tangent trace (direction ({shown}))"
+            return seed
         raise TypeError(
             f"wrt must be an input index, an input name or a direction vector, got {type(wrt).__name__}"
         )
 
     def tangent_values(self, wrt: Any = 0) -> dict[str, float]:
-        """:math:`\\dot v_k` for every variable, keyed by ``"v_k"``, by the primitives' JVP rules."""
-        return self._tangent_sweep(wrt)[0]
+        """:math:`\\dot v_k` for every variable, keyed by ``"v_k"``, by the primitives' JVP rules.
 
-    def _tangent_sweep(self, wrt: Any) -> tuple[dict[str, float], list[float], str]:
-        seed, title = self._direction(wrt)
-        tangent: dict[int, Any] = {id(leaf): t for leaf, t in zip(self.inputs, seed, strict=True)}
+        One forward sweep: inputs carry :meth:`direction` ``(wrt)``, then each operation in order
+        gets :math:`\\dot v_k = \\sum_j \\partial \\varphi_k / \\partial v_j \\, \\dot v_j` from ``prim.jvp``.
+        """
+        tangent: dict[int, Any] = dict(zip(map(id, self.inputs), self.direction(wrt), strict=True))
         for node in self.intermediates:
             tangents = tuple(None if p is None else tangent[id(p)] for p in node.arg_nodes)
             tangent[id(node)] = node.primitive.jvp(tangents, node.value, node.args, node.params)  # type: ignore[union-attr]
-        values = {self.label(node): float(np.asarray(tangent[id(node)])) for node in self.nodes}
-        return values, seed, title
+        return {self.label(node): float(np.asarray(tangent[id(node)])) for node in self.nodes}
 
-    def adjoint_values(self, seed: float = 1.0) -> dict[str, float]:
-        """:math:`\\bar v_k` for every variable, keyed by ``"v_k"``, by the primitives' VJP rules."""
-        return self._adjoint_sweep(seed)[0]
+    def adjoint_sweep(self, seed: float = 1.0) -> tuple[dict[str, float], list[AdjointStep]]:
+        """One reverse sweep from :math:`\\bar y` = ``seed``, by the primitives' VJP rules.
 
-    def _adjoint_sweep(
-        self, seed: Any
-    ) -> tuple[dict[str, float], list[tuple[ReverseDiff, ReverseDiff, int, bool, Any]]]:
+        Returns :math:`\\bar v_k` for every variable, keyed by ``"v_k"``, and every chain-rule
+        contribution :math:`\\bar v_j \\mathrel{+}= \\bar v_k\\, \\partial \\varphi_k / \\partial v_j` in the
+        order it is made (operations from the last back, arguments left to right).
+        """
         if isinstance(seed, Box) or isinstance(seed, bool) or not isinstance(seed, numbers.Real):
             raise TypeError(f"the output adjoint must be a real number, got {type(seed).__name__}")
         if not math.isfinite(seed):
             raise ValueError(f"the output adjoint must be finite, got {seed}")
         adjoint: dict[int, Any] = {id(self.output): float(seed)}
-        steps = []  # (argument node, result node, argument position, accumulated?, value after)
-        for node in reversed(self.intermediates):
-            prim = node.primitive
-            assert prim is not None
+        steps = []
+        for node, step in zip(reversed(self.intermediates), reversed(self.steps), strict=True):
+            prim = step.primitive
             contributions = prim.vjp(adjoint[id(node)], node.value, node.args, node.params, node.arg_nodes)
             for j, (parent, c) in enumerate(zip(node.arg_nodes, contributions, strict=True)):
                 if parent is None:
@@ -374,174 +355,23 @@ class Trace:
                 key = id(parent)
                 accumulated = key in adjoint
                 adjoint[key] = adjoint[key] + c if accumulated else c
-                steps.append((parent, node, j, accumulated, adjoint[key]))
+                steps.append(AdjointStep(step, j, accumulated, float(np.asarray(adjoint[key]))))
         values = {self.label(node): float(np.asarray(adjoint.get(id(node), 0.0))) for node in self.nodes}
         return values, steps
+
+    def adjoint_values(self, seed: float = 1.0) -> dict[str, float]:
+        """:math:`\\bar v_k` for every variable, keyed by ``"v_k"`` (see :meth:`adjoint_sweep`)."""
+        return self.adjoint_sweep(seed)[0]
 
     def gradient(self) -> tuple[float, ...]:
         """:math:`(\\bar x_1, \\dots, \\bar x_n)`, the gradient of the output (one reverse sweep)."""
         values = self.adjoint_values()
         return tuple(values[self.label(leaf)] for leaf in self.inputs)
 
-    # ------------------------------------------------------------ tables
-    def _table(self, title: str, rows: list[tuple[Callable[[Style], tuple[str, str]], float]]) -> TraceTable:
-        cells = {style.kind: [make(style) for make, _ in rows] for style in STYLES}
-        table_rows = [
-            TraceRow(var, formula, value)
-            for (var, formula), (_, value) in zip(cells["text"], rows, strict=True)
-        ]
-        return TraceTable(title, table_rows, cells)
-
-    def primal_table(self) -> TraceTable:
-        """Rows :math:`(v_k, \\text{formula}, \\text{value})`, inputs first, then the output's name."""
-        rows: list[tuple[Callable[[Style], tuple[str, str]], float]] = []
-        for name, leaf in zip(self.names, self.inputs, strict=True):
-            k = self.index(leaf)
-            rows.append((lambda s, k=k, name=name: (s.var(k), s.name(name)), float(np.asarray(leaf.value))))
-        for node in self.intermediates:
-            k = self.index(node)
-            rows.append(
-                (
-                    lambda s, k=k, node=node: (s.var(k), self._primal_formula(node, s)),
-                    float(np.asarray(node.value)),
-                )
-            )
-        out = self.output_index
-        rows.append((lambda s: (s.name(self.output_name), s.var(out)), self.value))
-        return self._table("Forward primal trace", rows)
-
-    def tangent_table(self, wrt: Any = 0) -> TraceTable:
-        """The forward tangent trace for input direction ``wrt``.
-
-        ``wrt`` is an input's position (``0`` for ``x1``), its name, or a direction vector
-        :math:`\\dot x` of length ``n``. Each row :math:`\\dot v_k = \\sum_j \\dot v_j\\,
-        \\partial \\varphi_k / \\partial v_j` reads its partials from ``partial_templates`` and its
-        value from ``prim.jvp``.
-        """
-        values, seed, title = self._tangent_sweep(wrt)
-        rows: list[tuple[Callable[[Style], tuple[str, str]], float]] = []
-        for name, leaf, t in zip(self.names, self.inputs, seed, strict=True):
-            k = self.index(leaf)
-            rows.append((lambda s, k=k, name=name: (s.var(k, "dot"), s.name(name, "dot")), t))
-        for node in self.intermediates:
-            k = self.index(node)
-            rows.append(
-                (
-                    lambda s, k=k, node=node: (s.var(k, "dot"), self._tangent_formula(node, s)),
-                    values[f"v_{k}"],
-                )
-            )
-        out = self.output_index
-        rows.append((lambda s: (s.name(self.output_name, "dot"), s.var(out, "dot")), values[f"v_{out}"]))
-        return self._table(title, rows)
-
-    def _tangent_formula(self, node: ReverseDiff, style: Style) -> str:
-        labels = self._labels(node, style)
-        terms = []
-        for j, parent in enumerate(node.arg_nodes):
-            if parent is None:
-                continue
-            carrier = style.var(self._index[id(parent)], "dot")
-            terms.append(
-                chain_term(
-                    carrier,
-                    self._partial(node, j),
-                    labels,
-                    style,
-                    adjoint=False,
-                    fallback=self._fallback(node, j, style),
-                )
-            )
-        return join_terms(terms)
-
-    def adjoint_table(self, seed: float = 1.0) -> TraceTable:
-        """The reverse adjoint trace: one row per chain-rule contribution, from the output back.
-
-        Starts with :math:`\\bar v_{\\text{out}} = \\bar y` (``seed``), then for each variable in
-        reverse evaluation order and each of its arguments :math:`v_j`:
-        :math:`\\bar v_j = [\\bar v_j +]\\ \\bar v_k\\,\\partial \\varphi_k/\\partial v_j` (the bracket when
-        :math:`v_j` already had a contribution), valued by ``prim.vjp``; ends with
-        :math:`\\bar x_i = \\bar v_{i-n}`.
-        """
-        values, steps = self._adjoint_sweep(seed)
-        out = self.output_index
-        rows: list[tuple[Callable[[Style], tuple[str, str]], float]] = [
-            (lambda s: (s.var(out, "bar"), s.name(self.output_name, "bar")), float(seed))
-        ]
-        for parent, node, j, accumulated, value in steps:
-            rows.append(
-                (
-                    lambda s, p=parent, n=node, j=j, a=accumulated: self._adjoint_formula(p, n, j, a, s),
-                    float(np.asarray(value)),
-                )
-            )
-        for name, leaf in zip(self.names, self.inputs, strict=True):
-            k = self.index(leaf)
-            rows.append((lambda s, k=k, name=name: (s.name(name, "bar"), s.var(k, "bar")), values[f"v_{k}"]))
-        return self._table("Reverse adjoint trace", rows)
-
-    def _adjoint_formula(
-        self, parent: ReverseDiff, node: ReverseDiff, j: int, accumulated: bool, style: Style
-    ) -> tuple[str, str]:
-        target = style.var(self._index[id(parent)], "bar")
-        carrier = style.var(self._index[id(node)], "bar")
-        _, term = chain_term(
-            carrier,
-            self._partial(node, j),
-            self._labels(node, style),
-            style,
-            adjoint=True,
-            fallback=self._fallback(node, j, style),
-        )
-        return target, f"{target} + {term}" if accumulated else term
-
-    # ------------------------------------------------------------ printing
-    def _heading(self) -> str:
-        point = ", ".join(
-            f"{n} = {format_value(leaf.value)}" for n, leaf in zip(self.names, self.inputs, strict=True)
-        )
-        return f"{self.title or 'f'}({', '.join(self.names)}) at {point}"
-
-    def _tables(self, wrt: Any) -> list[TraceTable]:
-        tables = [self.primal_table()]
-        if self.n_inputs:
-            tables.append(self.tangent_table(wrt))
-        tables.append(self.adjoint_table())
-        return tables
-
-    def to_text(self, wrt: Any = 0, decimals: int = 3) -> str:
-        """The three traces as aligned plain text (tangents for direction ``wrt``)."""
-        parts = [self._heading()] + [t.to_text(decimals) for t in self._tables(wrt)]
-        return "\n\n".join(parts)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
     def __repr__(self) -> str:
         return (
-            f"<Trace {self._heading()}: {len(self.intermediates)} operations, y = {format_value(self.value)}>"
+            f"<Trace {self.heading()}: {len(self.intermediates)} operations, y = {format_value(self.value)}>"
         )
-
-    def to_markdown(self, wrt: Any = 0, decimals: int = 3) -> str:
-        """The three traces as Markdown tables with inline LaTeX."""
-        parts = [f"**{MARKDOWN.escape(self._heading())}**"]
-        parts += [t.to_markdown(decimals) for t in self._tables(wrt)]
-        return "\n\n".join(parts)
-
-    def to_html(self, wrt: Any = 0, decimals: int = 3) -> str:
-        """The three traces as HTML tables side by side."""
-        cells = "".join(
-            f'<div style="margin-right:2em">{t.to_html(decimals)}</div>' for t in self._tables(wrt)
-        )
-        return (
-            f'<div><p><b>{html.escape(self._heading())}</b></p><div style="display:flex">{cells}</div></div>'
-        )
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
 
 
 def _default_names(f: Callable[..., Any], n: int) -> list[str]:

@@ -87,11 +87,14 @@ def _autograde(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .engine import autograde
-    from .engine.submission import find_submissions
 
     course = course_root(args.course)
     assignment_dir(course, args.name)
-    total = len(find_submissions(course, args.name, args.student))
+    # Count the submission folders without reading them (the engine reads each once, to grade it).
+    found = {folder.parent.name for folder in (course / "submitted").glob(f"*/{args.name}")}
+    if args.student and (missing := set(args.student) - found):
+        raise CourseError(f"no submission of {args.name} from {', '.join(sorted(missing))}")
+    total = len(set(args.student) if args.student else found)
     if not total:  # before the progress bar, so the error is all the user sees
         raise CourseError(f"no submissions of {args.name} in {course / 'submitted'}")
     with tqdm(total=total, desc=f"autograde {args.name}", unit="submission", file=sys.stderr) as bar:

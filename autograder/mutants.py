@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import copy
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import tomllib
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 

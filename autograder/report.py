@@ -210,11 +210,6 @@ class _Grades:
     missing: list[str]
 
 
-def gradebook_path(course: Path) -> Path:
-    """The course's default nbgrader gradebook file (its ``db_url`` may point elsewhere)."""
-    return Path(course) / "gradebook.db"
-
-
 def gradebook_url(course: Path) -> str:
     """The URL of the course's gradebook, which must exist; CourseError (GradebookError) if not."""
     url = db_url(course)

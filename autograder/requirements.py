@@ -21,11 +21,10 @@ The check also fails when the release shows a line of the key's answers outside 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 from .mutants import Mutant
 

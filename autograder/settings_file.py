@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import TypeVar
-
-import tomllib
 
 from .paths import CourseError
 

@@ -1,34 +1,38 @@
-"""Shared helpers for the adlib core tests: strategies, a reference finite difference, torch glue.
+"""pytest's hooks and the fixtures several test modules share; the helpers are in :mod:`helpers`.
 
-Everything here is independent of the code under test, so it can serve as the source of expected
-values:
+The hooks: the hypothesis profile, warning filters, and the ``slow`` marker (the tests
+:mod:`helpers.slow` lists).
+The fixtures:
 
-* :func:`central_jacobian` is a float64 five-point central difference written out here (not
-  ``adlib.numerical``). For a step :math:`h`,
+* ``seed_trace``: the trace of the lecture's example :func:`helpers.programs.seed_f` at (2, 5);
+* ``toy``: the toy class of :mod:`helpers.toycourse`, released once per test process;
+* ``pg_server``: a PostgreSQL server (:mod:`helpers.pgserver`), one per test process.
 
-  .. math:: f'(x) \\approx \\frac{8\\,[f(x+h) - f(x-h)] - [f(x+2h) - f(x-2h)]}{12 h},
-
-  whose truncation error is :math:`O(h^4 f^{(5)})` and rounding error :math:`O(\\epsilon f / h)`;
-  with :math:`h = 10^{-3} \\max(|x|, 0.1)` both stay far below the ``RTOL_FD`` tolerance on the
-  domains the strategies draw from.
-* :func:`torch_vjp` and :func:`torch_jvp` ask PyTorch (float64) for the same products.
-
-Test modules import these names with ``from conftest import ...`` (pytest puts ``tests/`` on
-``sys.path``).
+Heavy imports (nbgrader, PostgreSQL) happen inside the fixtures, so collecting the fast adlib
+tests does not pay for them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
-import torch
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+from hypothesis import settings
+
+if TYPE_CHECKING:
+    from helpers.pgserver import PgServer
+    from helpers.toycourse import Toy
+
+    from adlib.trace import Trace
+
+# CI runs one fixed set of examples (HYPOTHESIS_PROFILE=ci, set by .ci/run): a submission lands or
+# not on its own merits, never on a random draw. Locally every run draws new examples and reports
+# any failure with a blob that replays it. Loaded here, before any test module builds its settings.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,150 +40,46 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
-# Exact rules against torch / the other mode: only rounding differs.
-RTOL_EXACT = 1e-10
-ATOL_EXACT = 1e-12
-# Central differences: truncation and rounding error of the stencil.
-RTOL_FD = 1e-6
-ATOL_FD = 1e-6
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``slow`` the tests :data:`helpers.slow.SLOW` names."""
+    from helpers.slow import is_slow
 
-# CI runs one fixed set of examples (HYPOTHESIS_PROFILE=ci, set by .ci/run): a submission lands or
-# not on its own merits, never on a random draw. Locally every run draws new examples and reports
-# any failure with a blob that replays it.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-settings.register_profile("dev", print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
-# Modest example counts: the whole core suite runs in well under a minute on two cores.
-FAST = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+    for item in items:
+        if is_slow(item.path.name, getattr(item, "originalname", item.name)):
+            item.add_marker(pytest.mark.slow)
 
 
-# ---------------------------------------------------------------- strategies
+@pytest.fixture
+def seed_trace() -> Trace:
+    """The lecture's trace of ln x1 + x1 x2 - sin x2 at (2, 5)."""
+    from helpers.programs import seed_f
+
+    from adlib.trace import trace
+
+    return trace(seed_f, 2, 5)
 
 
-def reals(lo: float, hi: float) -> st.SearchStrategy[float]:
-    """Finite float64 numbers in the closed interval [lo, hi]."""
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+@pytest.fixture(scope="session")
+def toy(tmp_path_factory: pytest.TempPathFactory) -> Toy:
+    """The toy class, released once; tests grade copies of it (``toy.copy``), never the original."""
+    from helpers.toycourse import released_toy
+
+    return released_toy(tmp_path_factory.mktemp("toy"))
 
 
-def away_from_zero(margin: float, hi: float) -> st.SearchStrategy[float]:
-    """Numbers with margin <= |x| <= hi: for functions with a kink at 0 (abs, relu)."""
-    return st.tuples(st.sampled_from((-1.0, 1.0)), reals(margin, hi)).map(lambda sx: sx[0] * sx[1])
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server for this test process (one per xdist worker), stopped at the end.
 
+    Missing binaries or a server that does not start fail the tests that use it, with the reason.
+    """
+    from helpers.pgserver import PgServer, PgServerError
 
-def arrays_of(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.SearchStrategy[np.ndarray]:
-    """float64 arrays of ``shape`` whose entries come from ``elements``."""
-    return hnp.arrays(np.float64, shape, elements=elements)
-
-
-def scalar_or_array(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.SearchStrategy[Any]:
-    """A Python float for ``shape == ()`` (the scalar code path), else a float64 array."""
-    return elements if shape == () else arrays_of(shape, elements)
-
-
-# Domains on which each elementary function is smooth and its derivatives stay moderate.
-DOMAINS: dict[str, st.SearchStrategy[float]] = {
-    "any": reals(-3.0, 3.0),
-    "positive": reals(0.1, 10.0),
-    "tan": reals(-1.3, 1.3),
-    "kink": away_from_zero(0.05, 3.0),
-    "base": reals(0.2, 5.0),
-    "exponent": reals(-3.0, 3.0),
-    "denominator": away_from_zero(0.3, 3.0),
-}
-
-
-# ---------------------------------------------------------------- reference derivatives
-
-
-def _five_point(g: Callable[[float], np.ndarray], h: float) -> np.ndarray:
-    return (8.0 * (g(h) - g(-h)) - (g(2.0 * h) - g(-2.0 * h))) / (12.0 * h)
-
-
-def central_jacobian(f: Callable[..., Any], args: Sequence[Any], argnum: int) -> np.ndarray:
-    """d f / d args[argnum] by five-point central differences in float64; shape out + in."""
-    base = [np.asarray(a, dtype=np.float64) for a in args]
-    x = base[argnum]
-    out_shape = np.shape(f(*base))
-    columns = []
-    for i in range(x.size):
-
-        def along(step: float, i: int = i) -> np.ndarray:
-            moved = x.copy().reshape(-1)
-            moved[i] += step
-            call = list(base)
-            call[argnum] = moved.reshape(x.shape)
-            return np.asarray(f(*call), dtype=np.float64).reshape(-1)
-
-        h = 1e-3 * max(abs(float(x.reshape(-1)[i])), 0.1)
-        columns.append(_five_point(along, h))
-    if not columns:
-        return np.zeros(out_shape + x.shape)
-    return np.stack(columns, axis=-1).reshape(out_shape + x.shape)
-
-
-def central_derivative(f: Callable[[float], float], x: float, h: float | None = None) -> float:
-    """f'(x) of a scalar function by the same five-point stencil (step ``h``, by default as above)."""
-    h = 1e-3 * max(abs(x), 0.1) if h is None else h
-    return float(_five_point(lambda s: np.asarray(f(x + s), dtype=np.float64), h))
-
-
-# ---------------------------------------------------------------- torch float64
-
-
-def to_torch(x: Any, requires_grad: bool = False) -> torch.Tensor:
-    """A float64 tensor holding ``x`` (numbers become 0-d tensors)."""
-    return torch.tensor(np.asarray(x, dtype=np.float64), dtype=torch.float64, requires_grad=requires_grad)
-
-
-def to_numpy(t: torch.Tensor) -> np.ndarray:
-    """The float64 array under a tensor."""
-    return t.detach().numpy().astype(np.float64)
-
-
-def torch_vjp(f: Callable[..., torch.Tensor], args: Sequence[Any], cotangent: Any) -> list[np.ndarray]:
-    """Cotangents ``ybar^T J_i`` of ``f`` for every argument, by torch.autograd.grad in float64."""
-    inputs = [to_torch(a, requires_grad=True) for a in args]
-    out = f(*inputs)
-    grads = torch.autograd.grad(out, inputs, grad_outputs=to_torch(cotangent), allow_unused=True)
-    return [np.zeros(np.shape(a)) if g is None else to_numpy(g) for a, g in zip(args, grads, strict=True)]
-
-
-def torch_jvp(
-    f: Callable[..., torch.Tensor], args: Sequence[Any], tangents: Sequence[Any]
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(f(args), J · tangents)`` by torch.func.jvp (forward-mode AD in torch) in float64."""
-    value, tangent = torch.func.jvp(f, tuple(to_torch(a) for a in args), tuple(to_torch(t) for t in tangents))
-    return to_numpy(value), to_numpy(tangent)
-
-
-def torch_value(f: Callable[..., torch.Tensor], args: Sequence[Any]) -> np.ndarray:
-    """``f(args)`` evaluated by torch in float64."""
-    with torch.no_grad():
-        return to_numpy(f(*(to_torch(a) for a in args)))
-
-
-# ---------------------------------------------------------------- comparisons
-
-
-def assert_close(actual: Any, expected: Any, rtol: float = RTOL_EXACT, atol: float = ATOL_EXACT) -> None:
-    """Equal shapes (no broadcasting a scalar against an array) and entries within tolerance."""
-    actual_arr = np.asarray(actual, dtype=np.float64)
-    expected_arr = np.asarray(expected, dtype=np.float64)
-    assert actual_arr.shape == expected_arr.shape, (
-        f"shape {actual_arr.shape} != expected {expected_arr.shape}"
-    )
-    # The quick test first; numpy's assert (slow, but with a good report) only on failure.
-    if not np.all(np.abs(actual_arr - expected_arr) <= atol + rtol * np.abs(expected_arr)):
-        np.testing.assert_allclose(actual_arr, expected_arr, rtol=rtol, atol=atol)
-
-
-def random_like(shape: tuple[int, ...], seed: int) -> Any:
-    """A reproducible random direction (tangent or cotangent) of ``shape``; a float for ``()``."""
-    rng = np.random.default_rng(seed)
-    value = rng.uniform(-1.0, 1.0, size=shape)
-    return float(value) if shape == () else value
+    try:
+        server = PgServer().start()
+    except PgServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from toycourse import (
+from helpers.toycourse import (
     HARMLESS,
     SQUARE_DOUBLES,
     TRIPLE,

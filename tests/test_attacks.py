@@ -16,13 +16,12 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
-from toyclass import KEY, MAX, source_notebook
-from toycourse import edited, make_course, release, submit
+from helpers.toycourse import KEY, MAX, edited, make_course, release, source_notebook, submit
 
 from autograder.check import scratch_course
 from autograder.engine import Limits, autograde

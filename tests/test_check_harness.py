@@ -2,7 +2,7 @@
 
 import nbformat
 import pytest
-from toycourse import HARMLESS, TRIPLE, double_cells, make_course, notebook
+from helpers.toycourse import HARMLESS, TRIPLE, double_cells, make_course, notebook
 
 from autograder import check as check_module
 from autograder.check import check_assignment

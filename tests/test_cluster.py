@@ -1,6 +1,6 @@
 """Autograding on a real Dask ``distributed`` cluster: 2 worker processes over TCP on loopback.
 
-The class is the toy class of :mod:`toyclass` (its docstring works the points out by hand):
+The class is the toy class of :mod:`helpers.toycourse` (its docstring works the points out by hand):
 the four good students, a student whose kernel dies and one in an endless loop (3 s cell limit).
 The cluster's grades must be the hand-worked ones, which are also the sequential engine's and
 stock nbgrader's (``test_engine`` shows those two agree). Then a worker process is killed with
@@ -14,20 +14,20 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-import toyclass
-from toycourse import gradebook_points
+from helpers import toycourse
+from helpers.processes import Lines, stop
+from helpers.toycourse import gradebook_points
 
 from autograder.config import cluster_address
 from autograder.engine import Limits, autograde
 from autograder.engine.cluster import connect
 from autograder.paths import CourseError
 
-STUDENTS = (*toyclass.GOOD, "loop", "died")
+STUDENTS = (*toycourse.GOOD, "loop", "died")
 LIMITS = Limits(cell_timeout=3)
 
 
@@ -41,24 +41,19 @@ def cluster():
         yield lc
 
 
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory: pytest.TempPathFactory) -> toyclass.Toy:
-    return toyclass.released_toy(tmp_path_factory.mktemp("toy"))
-
-
 def _submissions_in_gradebook(course: Path) -> Counter[str]:
     with sqlite3.connect(course / "gradebook.db") as db:
         rows = db.execute("SELECT student_id FROM submitted_assignment").fetchall()
     return Counter(r[0] for r in rows)
 
 
-def test_the_cluster_grades_like_the_hand_worked_table(cluster, toy: toyclass.Toy, tmp_path: Path) -> None:
+def test_the_cluster_grades_like_the_hand_worked_table(cluster, toy: toycourse.Toy, tmp_path: Path) -> None:
     course = toy.copy(tmp_path / "c", STUDENTS)
     run = autograde(course, "toy", limits=LIMITS, cluster=cluster.scheduler_address)
     assert run.cluster == cluster.scheduler_address
     assert run.jobs == 2  # the cluster's workers
-    assert gradebook_points(course) == {s: dict(toyclass.EXPECTED[s][0]) for s in STUDENTS}
-    assert {s.student: s.status for s in run.statuses} == {s: toyclass.EXPECTED[s][1] for s in STUDENTS}
+    assert gradebook_points(course) == {s: dict(toycourse.EXPECTED[s][0]) for s in STUDENTS}
+    assert {s.student: s.status for s in run.statuses} == {s: toycourse.EXPECTED[s][1] for s in STUDENTS}
     assert _submissions_in_gradebook(course) == Counter(STUDENTS)
     # the graded notebooks came back from the workers and were written here, by the client
     for student in STUDENTS:
@@ -66,9 +61,9 @@ def test_the_cluster_grades_like_the_hand_worked_table(cluster, toy: toyclass.To
 
 
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
-    cluster, toy: toyclass.Toy, tmp_path: Path
+    cluster, toy: toycourse.Toy, tmp_path: Path
 ) -> None:
-    students = (*toyclass.GOOD, "loop")
+    students = (*toycourse.GOOD, "loop")
     course = toy.copy(tmp_path / "c", students)
     client = connect(cluster.scheduler_address)
     killed: list[int] = []
@@ -95,12 +90,12 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     assert killed, "no worker was busy when the first result came back: nothing was tested"
     assert recorded == Counter(students)  # each recorded once
     assert _submissions_in_gradebook(course) == Counter(students)
-    assert gradebook_points(course) == {s: dict(toyclass.EXPECTED[s][0]) for s in students}
-    assert {s.student: s.status for s in run.statuses} == {s: toyclass.EXPECTED[s][1] for s in students}
+    assert gradebook_points(course) == {s: dict(toycourse.EXPECTED[s][0]) for s in students}
+    assert {s.student: s.status for s in run.statuses} == {s: toycourse.EXPECTED[s][1] for s in students}
     cluster.wait_for_workers(2)  # the nanny restarts the killed worker, for the next test
 
 
-def test_an_address_where_no_scheduler_listens_is_a_clear_error(toy: toyclass.Toy, tmp_path: Path) -> None:
+def test_an_address_where_no_scheduler_listens_is_a_clear_error(toy: toycourse.Toy, tmp_path: Path) -> None:
     course = toy.copy(tmp_path / "c", ("key",))
     with pytest.raises(CourseError, match=r"no Dask scheduler answered at tcp://127\.0\.0\.1:9"):
         autograde(course, "toy", cluster="tcp://127.0.0.1:9")
@@ -108,7 +103,7 @@ def test_an_address_where_no_scheduler_listens_is_a_clear_error(toy: toyclass.To
         autograde(course, "toy", cluster="127.0.0.1:8786")
 
 
-def test_the_course_config_can_name_the_cluster(toy: toyclass.Toy, tmp_path: Path) -> None:
+def test_the_course_config_can_name_the_cluster(toy: toycourse.Toy, tmp_path: Path) -> None:
     course = toy.copy(tmp_path / "c", ())
     assert cluster_address(course) is None
     with open(course / "nbgrader_config.py", "a", encoding="utf-8") as f:
@@ -116,7 +111,7 @@ def test_the_course_config_can_name_the_cluster(toy: toyclass.Toy, tmp_path: Pat
     assert cluster_address(course) == "tcp://10.0.0.7:8786"
 
 
-def test_adcourse_cluster_starts_a_scheduler_that_grades(toy: toyclass.Toy, tmp_path: Path) -> None:
+def test_adcourse_cluster_starts_a_scheduler_that_grades(toy: toycourse.Toy, tmp_path: Path) -> None:
     """``adcourse cluster`` prints its address; ``adcourse autograde --cluster`` grades on it."""
     course = toy.copy(tmp_path / "c", ("key", "wrong"))
     adcourse = [sys.executable, "-m", "autograder.cli"]
@@ -127,17 +122,9 @@ def test_adcourse_cluster_starts_a_scheduler_that_grades(toy: toyclass.Toy, tmp_
         text=True,
     )
     try:
-        address = None
-        deadline = time.monotonic() + 120
-        lines = []
-        while address is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "tcp://" in line:
-                address = "tcp://" + line.split("tcp://")[1].split()[0]
-        assert address, f"adcourse cluster printed no address: {''.join(lines)}"
+        assert proc.stdout is not None
+        line = Lines(proc.stdout, "adcourse cluster").wait_for(lambda line: "tcp://" in line, timeout=120)
+        address = "tcp://" + line.split("tcp://")[1].split()[0]
         done = subprocess.run(
             [*adcourse, "--course", str(course), "autograde", "toy", "--cluster", address],
             capture_output=True,
@@ -146,11 +133,7 @@ def test_adcourse_cluster_starts_a_scheduler_that_grades(toy: toyclass.Toy, tmp_
         )
         assert done.returncode == 0, done.stderr
         assert f"on the Dask cluster at {address}" in done.stdout
-        assert gradebook_points(course) == {s: dict(toyclass.EXPECTED[s][0]) for s in ("key", "wrong")}
+        assert gradebook_points(course) == {s: dict(toycourse.EXPECTED[s][0]) for s in ("key", "wrong")}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)  # SIGTERM, SIGKILL after a minute
     assert proc.returncode == 0

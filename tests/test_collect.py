@@ -12,7 +12,7 @@ import os
 import shutil
 import string
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from autograder.collect import STUDENT_ID, CollectError, collect
 from autograder.paths import REPO_ROOT, CourseError
 
-NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 NOW_TEXT = "2024-05-06 07:08:09.000000 UTC"
 
 

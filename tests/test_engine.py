@@ -1,7 +1,7 @@
 """The parallel grading engine grades exactly like stock ``nbgrader autograde``, and survives faults.
 
 The toy class (the assignment, the submissions and their hand-worked points) is in
-:mod:`toyclass`.
+:mod:`helpers.toycourse`.
 
 Four course copies, each graded once (nbgrader runs take seconds, so they are shared):
 ``stock`` (the good four, by ``nbgrader autograde``), ``engine`` (the same four, by the engine
@@ -19,8 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from toyclass import EXPECTED, FAULTY, GOOD, MAX, TESTS, Toy, expected_points, released_toy
-from toycourse import gradebook_points
+from helpers.toycourse import EXPECTED, FAULTY, GOOD, MAX, TESTS, Toy, expected_points, gradebook_points
 
 from autograder.engine import Limits, autograde
 from autograder.engine.run import AutogradeRun
@@ -29,11 +28,6 @@ from autograder.nbgrader_cli import run_nbgrader
 from autograder.paths import CourseError
 from autograder.report import build_report
 from autograder.scores import CellScore, cell_scores
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory: pytest.TempPathFactory) -> Toy:
-    return released_toy(tmp_path_factory.mktemp("toy"))
 
 
 def _row_counts(course: Path) -> dict[str, int]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from toycourse import (
+from helpers.toycourse import (
     autograded_cell,
     edited,
     gradebook_points,

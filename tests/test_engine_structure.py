@@ -46,9 +46,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from toyclass import KEY, TESTS
-from toycourse import (
+from helpers.toycourse import (
     CHECK,
+    KEY,
+    TESTS,
     double_cells,
     edited,
     gradebook_points,

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import DOMAINS, FAST, RTOL_FD, arrays_of, assert_close, central_derivative, reals
+from helpers.reference import RTOL_FD, assert_close, central_derivative
+from helpers.strategies import DOMAINS, FAST, arrays_of, reals
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -22,20 +22,11 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 import adlib
 from adlib import graph
-from adlib.trace import Trace, trace
+from adlib.trace import Trace
 
 # v_k -> v_m for every argument edge of the lecture's graph (v_-1 = x1, v_0 = x2,
 # v_1 = ln v_-1, v_2 = v_-1 v_0, v_3 = sin v_0, v_4 = v_1 + v_2, v_5 = v_4 - v_3).
 SEED_EDGES = {(-1, 1), (-1, 2), (0, 2), (0, 3), (1, 4), (2, 4), (4, 5), (3, 5)}
-
-
-def seed_f(x1, x2):
-    return adlib.log(x1) + x1 * x2 - adlib.sin(x2)
-
-
-@pytest.fixture
-def seed_trace() -> Trace:
-    return trace(seed_f, 2, 5)
 
 
 @pytest.fixture(autouse=True)

@@ -15,12 +15,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 
 from autograder.integrity import POLICY_FILE, Finding, IntegrityPolicy, read_policy, scan_notebook
 from autograder.integrity.audit import check_files

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers.toycourse import edited, gradebook_points, make_course, release, submit
 from test_integrity import BY_NAME, POINTS, submitted, toy_notebook
-from toycourse import edited, gradebook_points, make_course, release, submit
 
 from autograder.config import db_url
 from autograder.engine import autograde

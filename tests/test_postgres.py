@@ -1,9 +1,9 @@
 """The gradebook on PostgreSQL: the same class graded into SQLite and into a real PostgreSQL server.
 
-The server is started by :mod:`pgserver` (initdb / pg_ctl on loopback, one per test process);
+The server is started by :mod:`helpers.pgserver` (initdb / pg_ctl on loopback, one per test process);
 without PostgreSQL's server binaries these tests fail, saying how to install them.
 
-The toy assignment ``toy`` (one notebook, ``toy.ipynb``), from :mod:`toyclass`:
+The toy assignment ``toy`` (one notebook, ``toy.ipynb``), from :mod:`helpers.toycourse`:
 
 * ``double`` (solution), tested by ``test-two`` (3 points, ``double(2) == 4``) and ``test-more``
   (2 points, ``double(3) == 6`` and, hidden, ``double(-1) == -2``);
@@ -37,14 +37,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from pgserver import PgServer, free_port, pg_server  # noqa: F401 - pg_server is a fixture
-from toyclass import KEY, TESTS, WRITTEN, source_notebook
-from toycourse import (
+from helpers.pgserver import PgServer, free_port
+from helpers.toycourse import (
+    KEY,
+    TESTS,
+    WRITTEN,
     csv_totals,
     edited,
     make_course,
     read_grades_csv,
     release,
+    source_notebook,
     submit,
 )
 
@@ -179,7 +182,7 @@ def sqlite_class(toy_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Gr
 
 
 @pytest.fixture(scope="module")
-def pg_class(toy_root: Path, tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer) -> Graded:  # noqa: F811
+def pg_class(toy_root: Path, tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer) -> Graded:
     """The class graded into a new PostgreSQL database."""
     return grade_class(_copy(toy_root, tmp_path_factory, "pg"), pg_server.create_database())
 
@@ -262,7 +265,7 @@ def test_stock_nbgrader_export_reads_either_gradebook(
 
 def test_an_empty_postgresql_database_has_no_gradebook(
     toy_root: Path,
-    pg_server: PgServer,  # noqa: F811
+    pg_server: PgServer,
     tmp_path: Path,
 ) -> None:
     url = pg_server.create_database()
@@ -311,7 +314,7 @@ def test_autograde_on_an_unreachable_server_stops_before_grading(toy_root: Path,
     assert not (course / "autograded").exists()
 
 
-def test_a_wrong_password_or_database_is_named(pg_server: PgServer) -> None:  # noqa: F811
+def test_a_wrong_password_or_database_is_named(pg_server: PgServer) -> None:
     with pytest.raises(GradebookError, match="password authentication failed") as bad:
         check_gradebook(pg_server.url("postgres", password=SECRET))
     _one_sentence(str(bad.value), f"postgresql+psycopg://adcourse:***@127.0.0.1:{pg_server.port}/postgres")

@@ -23,19 +23,16 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import (
+from helpers.reference import (
     ATOL_FD,
-    DOMAINS,
-    FAST,
     RTOL_FD,
     assert_close,
     central_jacobian,
-    random_like,
-    scalar_or_array,
     torch_jvp,
     torch_value,
     torch_vjp,
 )
+from helpers.strategies import DOMAINS, FAST, random_like, scalar_or_array
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -18,16 +18,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from conftest import (
-    FAST,
-    arrays_of,
-    assert_close,
-    random_like,
-    reals,
-    to_numpy,
-    to_torch,
-    torch_jvp,
-)
+from helpers.reference import assert_close, to_numpy, to_torch, torch_jvp
+from helpers.strategies import FAST, arrays_of, random_like, reals
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 

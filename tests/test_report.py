@@ -27,7 +27,7 @@ from pathlib import Path
 import matplotlib.image
 import nbformat
 import pytest
-from toycourse import (
+from helpers.toycourse import (
     csv_totals,
     double_cells,
     edited,

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import DOMAINS, FAST, RTOL_FD, assert_close, central_derivative, reals, to_numpy
+from helpers.reference import RTOL_FD, assert_close, central_derivative, to_numpy
+from helpers.strategies import DOMAINS, FAST, reals
 from hypothesis import given
 
 import adlib

@@ -23,6 +23,7 @@ import os
 import shutil
 import socket
 import tempfile
+import tomllib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,16 @@ from string import Template
 
 import nbformat
 import pytest
-import tomllib
+from helpers.toycourse import (
+    autograded_cell,
+    edited,
+    gradebook_points,
+    make_course,
+    notebook,
+    release,
+    solution_cell,
+    submit,
+)
 
 from autograder.config import db_url
 from autograder.engine import Limits, autograde
@@ -39,7 +49,6 @@ from autograder.engine.execute import classify_death
 from autograder.engine.limits import LIMITS_FILE, read_limits
 from autograder.engine.run import AutogradeRun
 from autograder.engine.sandbox import SandboxUnavailable, check_sandbox, python_mounts
-from autograder.nbgrader_cli import run_nbgrader
 from autograder.paths import REPO_ROOT, CourseError
 from autograder.scores import cell_scores
 
@@ -85,47 +94,28 @@ def load_corpus() -> list[Fault]:
 FAULTS = {f.student: f for f in load_corpus()}
 
 
-# ---------------------------------------------------------------- the toy course
-
-
-def _cell(source: str, **nbgrader: object) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source)
-    cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, **nbgrader}
-    return cell
-
-
-def _solution(grade_id: str, header: str, body: str) -> nbformat.NotebookNode:
-    source = f"{header}\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION"
-    return _cell(source, grade=False, solution=True, grade_id=grade_id)
-
-
-def _test(grade_id: str, source: str) -> nbformat.NotebookNode:
-    return _cell(source, grade=True, solution=False, locked=True, grade_id=grade_id, points=TESTS[grade_id])
+# ---------------------------------------------------------------- the toy course (cells: helpers.toycourse)
 
 
 CHECK = "from adlib.grading import check_equal"
 
 
 def source_notebook() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [
-        _solution("double", "def double(x):", "return 2 * x"),
-        _test("test-double", f"{CHECK}\ncheck_equal('double(2)', double(2), 4)"),
-        _solution("square", "def square(x):", "return x * x"),
-        _test("test-square", f"{CHECK}\ncheck_equal('square(3)', square(3), 9)"),
-        _test("test-after", f"{CHECK}\ncheck_equal('double(5)', double(5), 10)"),
-    ]
-    return nb
-
-
-def _edited(release: nbformat.NotebookNode, edits: dict[str, str]) -> bytes:
-    nb = nbformat.from_dict(release)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in edits:
-            cell.source = edits[grade_id]
-    return nbformat.writes(nb).encode("utf-8")
+    return notebook(
+        [
+            solution_cell("double", "def double(x):", "return 2 * x"),
+            autograded_cell(
+                "test-double", f"{CHECK}\ncheck_equal('double(2)', double(2), 4)", TESTS["test-double"]
+            ),
+            solution_cell("square", "def square(x):", "return x * x"),
+            autograded_cell(
+                "test-square", f"{CHECK}\ncheck_equal('square(3)', square(3), 9)", TESTS["test-square"]
+            ),
+            autograded_cell(
+                "test-after", f"{CHECK}\ncheck_equal('double(5)', double(5), 10)", TESTS["test-after"]
+            ),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -142,30 +132,18 @@ class Box:
         if limits_toml:
             (dest / "assignments" / "box" / LIMITS_FILE).write_text(limits_toml, encoding="utf-8")
         for student, edits in sources.items():
-            folder = course / "submitted" / student / "box"
-            folder.mkdir(parents=True)
-            (folder / "box.ipynb").write_bytes(_edited(self.release, edits))
+            submit(course, student, {"box.ipynb": edited(self.release, edits)}, assignment="box")
         return course
 
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Box:
-    root = tmp_path_factory.mktemp("box")
-    course = root / "course"
-    course.mkdir()
-    for item in ("nbgrader_config.py", "header.ipynb"):
-        shutil.copy2(REPO_ROOT / "course" / item, course)
-    (root / "assignments" / "box").mkdir(parents=True)
-    nbformat.write(source_notebook(), root / "assignments" / "box" / "box.ipynb")
-    run_nbgrader(course, "generate_assignment", "box")
-    return Box(root, nbformat.read(course / "release" / "box" / "box.ipynb", as_version=4))
+    course = make_course(tmp_path_factory.mktemp("box"), {"box": source_notebook()})
+    return Box(course.parent, release(course, "box"))
 
 
 def _points(course: Path) -> dict[str, dict[str, float]]:
-    return {
-        student: {s.cell: s.score for s in cells.values()}
-        for student, cells in cell_scores(course / "gradebook.db", "box").items()
-    }
+    return gradebook_points(course, "box")
 
 
 def _graded(course: Path, student: str) -> nbformat.NotebookNode:

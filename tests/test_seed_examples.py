@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import assert_close, to_numpy
+from helpers.reference import assert_close, to_numpy
 from micrograd.engine import Value
 
 import adlib

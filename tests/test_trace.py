@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers.programs import seed_f
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,15 +33,6 @@ def vdot(k: int) -> str:
 
 def vbar(k: int) -> str:
     return f"v{BAR}_{k}"
-
-
-def seed_f(x1, x2):
-    return adlib.log(x1) + x1 * x2 - adlib.sin(x2)
-
-
-@pytest.fixture
-def seed_trace() -> Trace:
-    return trace(seed_f, 2, 5)
 
 
 # ---------------------------------------------------------------- the lecture's example at (2, 5)

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ATOL_FD, FAST, RTOL_FD, arrays_of, assert_close, central_jacobian, reals
+from helpers.reference import ATOL_FD, RTOL_FD, assert_close, central_jacobian
+from helpers.strategies import FAST, arrays_of, reals
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -1,23 +1,10 @@
 """``adcourse watch``: every submission graded once as it arrives, with feedback, through faults and restarts.
 
-The toy assignment ``toy`` (one notebook, ``toy.ipynb``) has three autograded tests, 9 points:
-
-* ``double`` (key ``return 2 * x``), tested by ``test-two`` (3 points: ``double(2) == 4``) and
-  ``test-more`` (2 points: ``double(3) == 6`` and, hidden, ``double(-1) == -2``);
-* ``square`` (key ``return x * x``), tested by ``test-square`` (4 points: ``square(3) == 9``).
-
-The submissions and their points, worked out by hand from these tests:
-
-=========  ==================================================  ===  ====  ======  =====  ===================
-student    what they submit                                    two  more  square  total  status
-=========  ==================================================  ===  ====  ======  =====  ===================
-key        the answer key                                      3    2     4       9      graded
-blank      the untouched release                               0    0     0       0      graded
-wrong      ``3 * x`` (both double tests fail), key square      0    0     4       4      graded
-partial    ``x * x`` (right at 2 only), square left blank      3    0     0       3      graded
-corrupt    ``{"cells": [ not json`` as toy.ipynb               0    0     0       0      unreadable notebook
-slow       the key, with ``time.sleep(4)`` atop ``square``     3    2     4       9      graded
-=========  ==================================================  ===  ====  ======  =====  ===================
+The class is the toy class of :mod:`helpers.toycourse` (its docstring works the points out by hand)
+released without its written answer, so the assignment ``toy`` is worth its three autograded
+tests, 9 points: ``key`` 9, ``blank`` 0, ``wrong`` 4, ``partial`` 3, ``corrupt`` 0 (an unreadable
+notebook). One student of the watcher's own, ``slow``, submits the key with ``time.sleep(4)``
+atop ``square``: 9 points, graded.
 
 ``blank`` later re-submits ``partial``'s notebook (3 points), ``wrong`` a corrupt one (0 points).
 Tests of the watcher's bookkeeping (retries, failures) replace the grading engine with a stand-in
@@ -39,17 +26,8 @@ from typing import Any
 
 import nbformat
 import pytest
-from toyclass import KEY
-from toycourse import (
-    double_cells,
-    edited,
-    gradebook_points,
-    make_course,
-    notebook,
-    release,
-    square_cells,
-    submit,
-)
+from helpers.processes import Lines, stop
+from helpers.toycourse import KEY, Toy, expected_points, gradebook_points, released_toy, submit
 
 from autograder import watch as watch_module
 from autograder.cli import main
@@ -65,39 +43,14 @@ SLOW = {**KEY, "square": "import time\n\ntime.sleep(4)\n\n" + KEY["square"]}
 CORRUPT = b'{"cells": [ not json'
 RESUBMITTED = "2031-05-06 07:08:09.000000 UTC"
 
-# points per test cell, by hand from the table in the module docstring
-POINTS = {
-    "key": {"test-two": 3.0, "test-more": 2.0, "test-square": 4.0},
-    "blank": {"test-two": 0.0, "test-more": 0.0, "test-square": 0.0},
-    "wrong": {"test-two": 0.0, "test-more": 0.0, "test-square": 4.0},
-    "partial": {"test-two": 3.0, "test-more": 0.0, "test-square": 0.0},
-    "corrupt": {"test-two": 0.0, "test-more": 0.0, "test-square": 0.0},
-}
-
-
-@dataclass(frozen=True)
-class Toy:
-    """A released toy course (its root holds course/ and assignments/)."""
-
-    root: Path
-    released: nbformat.NotebookNode
-
-    def copy(self, dest: Path) -> Path:
-        """A copy of the course, without submissions; returns its course folder."""
-        shutil.copytree(self.root, dest)
-        return dest / "course"
-
-    def notebook(self, edits: dict[str, str]) -> nbformat.NotebookNode:
-        """The released notebook with ``edits`` (grade id -> source)."""
-        return edited(self.released, edits)
+# points per test cell, by hand (the table of helpers.toycourse)
+POINTS = expected_points(("key", "blank", "wrong", "partial", "corrupt"))
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> Toy:
-    course = make_course(
-        tmp_path_factory.mktemp("toy"), {"toy": notebook([*double_cells(3, 2), *square_cells(4)])}
-    )
-    return Toy(course.parent, release(course))
+    """The toy class without its written answer (so feedback reads "Score: 9.0 / 9.0")."""
+    return released_toy(tmp_path_factory.mktemp("toy"), written=False)
 
 
 def watcher(course: Path, **options: Any) -> tuple[Watcher, list[Outcome], list[str]]:
@@ -353,18 +306,15 @@ def test_sigterm_finishes_the_batch_and_a_restart_grades_the_rest(toy: Toy, tmp_
     )
     try:
         assert proc.stdout is not None and proc.stderr is not None
-        first_line = proc.stdout.readline()
+        out, log = Lines(proc.stdout, "adcourse watch"), Lines(proc.stderr, "adcourse watch's log")
+        first_line = out.wait_for(lambda line: True, timeout=300)
         # SIGTERM only once b_slow's batch has started (between batches the watcher stops at once)
-        log = [proc.stderr.readline()]
-        while log[-1] and "grading b_slow" not in log[-1]:
-            log.append(proc.stderr.readline())
-        assert "grading b_slow" in log[-1], "".join(log)
+        log.wait_for(lambda line: "grading b_slow" in line, timeout=300)
         proc.send_signal(signal.SIGTERM)
-        rest, errors = proc.communicate(timeout=300)
+        proc.wait(timeout=300)
+        rest, errors = "".join(out.rest(60)), "".join(log.rest(60))
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     assert proc.returncode == 0, errors
     assert "SIGTERM: stopping after the current batch" in errors
     stopped = [first_line.strip(), *rest.splitlines()]

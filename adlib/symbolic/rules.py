@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sympy as sp
-
-if TYPE_CHECKING:
-    pass
-
 
 # --------------------------------------------------------------------------- derivative rules
 

@@ -16,9 +16,37 @@ a mutant corpus for ``adcourse check``.
 A course root holds ``course/`` (the repository's ``nbgrader_config.py`` and ``header.ipynb``)
 and ``assignments/NAME/NAME.ipynb`` for every assignment, as ``adcourse`` expects.
 
-Test modules import these names with ``from toycourse import ...`` (pytest puts ``tests/`` on
-``sys.path``, as for ``conftest``). No name here starts with ``test`` so that pytest does not
-collect an imported helper as a test.
+**The toy class** (:func:`released_toy`, the fixture ``toy`` of ``conftest.py``) is shared by the
+engine, cluster, PostgreSQL and watch tests. Its assignment ``toy`` (one notebook, ``toy.ipynb``)
+has two solution cells and three autograded tests, plus a written answer graded by hand:
+
+* ``double``: ``def double(x): return 2 * x``;
+* ``test-two`` (3 points): ``double(2) == 4`` and, hidden, ``double(0) == 0``;
+* ``test-more`` (2 points): ``double(3) == 6`` and, hidden, ``double(-1) == -2``;
+* ``square``: ``def square(x): return x * x``;
+* ``test-square`` (4 points): ``square(3) == 9`` and, hidden, ``square(-1) == 1``;
+* ``explain`` (5 points, markdown, graded by hand: never part of the autograded scores here).
+
+The submissions and their autograded points, worked out by hand from the tests above:
+
+=========  ==============================================  ===  ====  ======  =====  ====================
+student    what they submit                                two  more  square  total  status
+=========  ==============================================  ===  ====  ======  =====  ====================
+key        the answer key                                  3    2     4       9      graded
+blank      the untouched release                           0    0     0       0      graded
+wrong      ``3 * x`` (both double tests fail), key square  0    0     4       4      graded
+partial    ``x * x`` (right at 2 only), square left blank  3    0     0       3      graded
+loop       key, ``while True: pass`` atop ``square``        3    2     0       5      timeout
+died       key, ``os._exit(1)`` atop ``square``             3    2     0       5      kernel died
+corrupt    ``{"cells": [ not json`` as toy.ipynb            0    0     0       0      unreadable notebook
+latin      bytes that are not UTF-8 as toy.ipynb           0    0     0       0      unreadable notebook
+missing    a folder with notes.txt and no toy.ipynb         0    0     0       0      missing notebook
+=========  ==============================================  ===  ====  ======  =====  ====================
+
+``loop`` and ``died`` stop inside ``square``: the tests before it ran and keep their points, and
+``test-square`` did not pass (``square`` was never defined, or never ran to the end).
+
+No name here starts with ``test``, so pytest does not collect an imported helper as a test.
 """
 
 from __future__ import annotations
@@ -26,6 +54,7 @@ from __future__ import annotations
 import csv
 import shutil
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -230,3 +259,92 @@ def read_grades_csv(path: Path) -> list[dict[str, str]]:
 def csv_totals(rows: Iterable[Mapping[str, str]]) -> dict[str, float]:
     """``{student: total score}`` from rows of a grades CSV."""
     return {r["student_id"]: float(r["score"]) for r in rows}
+
+
+# ---------------------------------------------------------------- the toy class
+
+TESTS = {"test-two": 3.0, "test-more": 2.0, "test-square": 4.0}
+MAX = sum(TESTS.values())  # autograded points only
+WRITTEN = 5.0  # the written answer ``explain``, graded by hand
+KEY = {"double": "def double(x):\n    return 2 * x", "square": "def square(x):\n    return x * x"}
+
+# student -> (points per test cell, status), from the table in the module docstring
+EXPECTED: dict[str, tuple[dict[str, float], str]] = {
+    "key": ({"test-two": 3, "test-more": 2, "test-square": 4}, "graded"),
+    "blank": ({"test-two": 0, "test-more": 0, "test-square": 0}, "graded"),
+    "wrong": ({"test-two": 0, "test-more": 0, "test-square": 4}, "graded"),
+    "partial": ({"test-two": 3, "test-more": 0, "test-square": 0}, "graded"),
+    "loop": ({"test-two": 3, "test-more": 2, "test-square": 0}, "timeout"),
+    "died": ({"test-two": 3, "test-more": 2, "test-square": 0}, "kernel died"),
+    "corrupt": ({"test-two": 0, "test-more": 0, "test-square": 0}, "unreadable notebook"),
+    "latin": ({"test-two": 0, "test-more": 0, "test-square": 0}, "unreadable notebook"),
+    "missing": ({"test-two": 0, "test-more": 0, "test-square": 0}, "missing notebook"),
+}
+GOOD = ("key", "blank", "wrong", "partial")
+FAULTY = ("loop", "died", "corrupt", "latin", "missing")
+
+
+def source_notebook(written: bool = True) -> nbformat.NotebookNode:
+    """The instructor's ``toy.ipynb`` (see the module docstring); without ``explain`` if not ``written``."""
+    return notebook(
+        [
+            *double_cells(TESTS["test-two"], TESTS["test-more"]),
+            *square_cells(TESTS["test-square"]),
+            *([written_cell(WRITTEN)] if written else []),
+        ]
+    )
+
+
+def submission_files(released: nbformat.NotebookNode) -> dict[str, dict[str, bytes | nbformat.NotebookNode]]:
+    """Every student's submitted files, ``{student: {name: content}}``, as in the module docstring."""
+    return {
+        "key": {"toy.ipynb": edited(released, KEY)},
+        "blank": {"toy.ipynb": edited(released, {})},
+        "wrong": {"toy.ipynb": edited(released, {**KEY, "double": "def double(x):\n    return 3 * x"})},
+        "partial": {"toy.ipynb": edited(released, {"double": "def double(x):\n    return x * x"})},
+        "loop": {
+            "toy.ipynb": edited(released, {**KEY, "square": "while True:\n    pass\n\n" + KEY["square"]})
+        },
+        "died": {
+            "toy.ipynb": edited(released, {**KEY, "square": "import os\n\nos._exit(1)\n\n" + KEY["square"]})
+        },
+        "corrupt": {"toy.ipynb": b'{"cells": [ not json'},
+        "latin": {"toy.ipynb": '{"cells": [], "métadonnées": 1}'.encode("latin-1") + b"\xff\xfe\x80"},
+        "missing": {"notes.txt": b"I forgot the notebook.\n"},
+    }
+
+
+@dataclass(frozen=True)
+class Toy:
+    """A released toy course (its root holds course/ and assignments/), its release and the submissions."""
+
+    root: Path
+    released: nbformat.NotebookNode
+    files: dict[str, dict[str, bytes | nbformat.NotebookNode]]
+
+    def copy(self, dest: Path, students: tuple[str, ...] = ()) -> Path:
+        """A copy of the course with ``students``' submissions; returns its course folder."""
+        shutil.copytree(self.root, dest)
+        course = dest / "course"
+        for student in students:
+            submit(course, student, self.files[student])
+        return course
+
+    def notebook(self, edits: Mapping[str, str]) -> nbformat.NotebookNode:
+        """The released notebook with ``edits`` (grade id -> source)."""
+        return edited(self.released, edits)
+
+
+def released_toy(root: Path, written: bool = True) -> Toy:
+    """A toy course made and released under ``root``, with every student's files.
+
+    ``written=False`` releases the assignment without its written answer ``explain``.
+    """
+    course = make_course(root, {"toy": source_notebook(written)})
+    released = release(course)
+    return Toy(course.parent, released, submission_files(released))
+
+
+def expected_points(students: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """``{student: {test cell: points}}`` for ``students``, from the table above."""
+    return {s: dict(EXPECTED[s][0]) for s in students}

@@ -11,10 +11,10 @@ PostgreSQL refuses to run as root: a root test run starts the server as an unpri
 user (``postgres`` if the machine has one, else ``nobody``), which owns the folder. The server is
 tuned for tests (no fsync), not for keeping data.
 
-The fixture :func:`pg_server` is session-scoped, so every pytest-xdist worker (its own process)
-starts one server of its own and shares it between its tests. A test module uses it with
-``from pgserver import pg_server``. Missing server binaries are an error that says how to install
-them, never a skip. No name here starts with ``test``, so pytest collects nothing from it.
+The fixture ``pg_server`` of ``conftest.py`` is session-scoped, so every pytest-xdist worker (its
+own process) starts one server of its own and shares it between its tests. Missing server
+binaries are an error that says how to install them, never a skip. No name here starts with
+``test``, so pytest collects nothing from it.
 """
 
 from __future__ import annotations
@@ -29,10 +29,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 #: The server's superuser, and the owner of every database the tests create.
 SUPERUSER = "adcourse"
@@ -233,19 +230,3 @@ class PgServer:
             return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no server log)"
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """A PostgreSQL server for this test process (one per xdist worker), stopped at the end.
-
-    Missing binaries or a server that does not start fail the tests that use it, with the reason.
-    """
-    try:
-        server = PgServer().start()
-    except PgServerError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
