@@ -8,9 +8,11 @@ adcourse cluster                    a local Dask scheduler and workers, for a tr
 adcourse watch NAME [--once]        grade each submission as it arrives, with its feedback
 adcourse feedback NAME              per-student HTML feedback
 adcourse report NAME                grades.csv, report.md and a score histogram
+adcourse export NAME --format canvas  grades for Canvas's gradebook import (or --format csv)
+adcourse similarity NAME            pairs of alike submissions, side by side in HTML
 adcourse check [NAME]               prove an assignment's tests right (key, blank, mistakes)
 adcourse demo                       all of it on a simulated class, offline
-adcourse lab [--port N]             JupyterLab with nbgrader's extension on the course (localhost)
+adcourse lab [--port N] [--student] JupyterLab with nbgrader's extension on the course (localhost)
 """
 
 from __future__ import annotations
@@ -75,6 +77,11 @@ def _positive_int(text: str) -> int:
 def _positive_float(text: str) -> float:
     """An argparse type: a number of seconds greater than 0 (and finite)."""
     return _number(text, float, "a number", lambda v: 0 < v < float("inf"), "a positive number")
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number greater than 0 and at most 1."""
+    return _number(text, float, "a number", lambda v: 0 < v <= 1, "a number in (0, 1]")
 
 
 def _port(text: str) -> int:
@@ -231,6 +238,39 @@ def _report(args: argparse.Namespace) -> int:
     assignment_dir(course, args.name)
     report = build_report(course, args.name, Path(args.out) if args.out else None)
     print(report.summary())
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_grades
+
+    course = _course(args)
+    assignment_dir(course, args.name)
+    roster = Path(args.roster) if args.roster else None
+    path, done = export_grades(
+        course, args.name, args.format, Path(args.out) if args.out else None, roster, args.column
+    )
+    print(f"{args.format} export of {args.name}: {done.rows} student(s) in {path}")
+    if done.unmatched_roster:
+        print(f"  {len(done.unmatched_roster)} roster student(s) with no nbgrader grade (left empty):")
+        print("    " + ", ".join(done.unmatched_roster))
+    if done.not_in_roster:
+        print(f"  {len(done.not_in_roster)} nbgrader student(s) not in the roster (not exported):")
+        print("    " + ", ".join(done.not_in_roster))
+    return 0
+
+
+def _similarity(args: argparse.Namespace) -> int:
+    from .similarity import similarity_report, write_html
+
+    course = _course(args)
+    assignment_dir(course, args.name)
+    report = similarity_report(course, args.name, threshold=args.threshold)
+    page = write_html(
+        report, Path(args.out) if args.out else course / "reports" / args.name / "similarity.html"
+    )
+    print(report.summary())
+    print(f"side by side: {page}")
     return 0
 
 
@@ -425,6 +465,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the assignment")
     p.add_argument("--out", help="output folder (default: COURSE/reports/NAME)")
     p.set_defaults(func=_report)
+
+    p = command("export", help="grades for an LMS: Canvas's gradebook import file, or a plain CSV")
+    p.add_argument("name", help="the assignment")
+    p.add_argument(
+        "--format", choices=("canvas", "csv"), default="canvas", help="file format (default: canvas)"
+    )
+    p.add_argument("--roster", help="Canvas's gradebook export of the course: its students, order and column")
+    p.add_argument(
+        "--column", help="the Canvas column, e.g. 'Forward mode (12345)' (default: from the roster)"
+    )
+    p.add_argument("--out", help="output file (default: COURSE/exports/NAME-FORMAT.csv)")
+    p.set_defaults(func=_export)
+
+    p = command(
+        "similarity", help="pairs of submissions whose code is alike, and likeness to the key and adlib"
+    )
+    p.add_argument("name", help="the assignment")
+    p.add_argument(
+        "--threshold",
+        type=_fraction,
+        default=0.6,
+        help="least similarity of a reported pair, 0 to 1 (default: 0.6)",
+    )
+    p.add_argument("--out", help="the HTML page (default: COURSE/reports/NAME/similarity.html)")
+    p.set_defaults(func=_similarity)
 
     p = command("check", help="prove an assignment's tests right: key full, blank 0, mistakes caught")
     p.add_argument("name", nargs="?", help="the assignment (default: all)")
