@@ -13,7 +13,7 @@ LMS's user id come from that table (``nbgrader db student add ID --first-name ..
 
     Student, ID, SIS User ID, SIS Login ID, Section, <Assignment Name (canvas id)>
 
-with a second row whose first cell is ``Points Possible`` and whose assignment cell is the
+with a second row whose first cell is ``Points Possible`` (indented, as in Canvas's exports) and whose assignment cell is the
 assignment's maximum score; one row per student. Canvas finds each student by ``ID`` (its own user
 id), ``SIS User ID`` or ``SIS Login ID``, and an assignment column by the Canvas id in its
 parentheses (a column without one makes a new assignment on import).
@@ -48,8 +48,10 @@ from .paths import CourseError
 
 #: Canvas's identifying columns, first in every gradebook import file, in this order.
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
-#: The first cell of the row under the header that holds each assignment's points possible.
+#: The first cell of the row under the header that holds each assignment's points possible
+#: (Canvas's own exports indent it by four spaces; it is read with or without them).
 POINTS_POSSIBLE = "Points Possible"
+POINTS_POSSIBLE_CELL = "    " + POINTS_POSSIBLE
 #: The columns of ``--format csv``.
 CSV_COLUMNS = (
     "student_id",
@@ -215,7 +217,7 @@ def canvas_export(grades: Grades, roster: Roster | None = None, column: str | No
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CANVAS_COLUMNS, column])
-    writer.writerow([POINTS_POSSIBLE, "", "", "", "", _number(grades.max_score)])
+    writer.writerow([POINTS_POSSIBLE_CELL, "", "", "", "", _number(grades.max_score)])
     result = Export("", 0)
     if roster is None:
         for g in grades.students:
