@@ -13,10 +13,10 @@ LMS's user id come from that table (``nbgrader db student add ID --first-name ..
 
     Student, ID, SIS User ID, SIS Login ID, Section, <Assignment Name (canvas id)>
 
-with a second row whose first cell is ``Points Possible`` (indented, as in Canvas's exports) and whose assignment cell is the
-assignment's maximum score; one row per student. Canvas finds each student by ``ID`` (its own user
-id), ``SIS User ID`` or ``SIS Login ID``, and an assignment column by the Canvas id in its
-parentheses (a column without one makes a new assignment on import).
+with a second row whose first cell is ``Points Possible`` (indented, as in Canvas's exports) and
+whose assignment cell is the assignment's maximum score; one row per student. Canvas finds each
+student by ``ID`` (its own user id), ``SIS User ID`` or ``SIS Login ID``, and an assignment
+column by the Canvas id in its parentheses (a column without one makes a new assignment).
 
 * With ``roster``, the gradebook CSV exported from the course's Canvas gradebook: the rows are the
   roster's, in its order, with its own identifying cells, so Canvas matches every row exactly.
