@@ -150,7 +150,8 @@ def _autograde(args: argparse.Namespace) -> int:
     ) as bar:
 
         def tick(status) -> None:
-            line = f"  {status.student}: {status.score:g}/{status.max_score:g} {status.status}"
+            points = f"{status.score:g}/{status.max_score:g}"
+            line = f"  {status.student}: {points} autograded points, {status.status}"
             bar.write(line, file=sys.stdout)
             bar.update(1)
             bar.set_postfix_str(f"{status.student}: {status.status}")
@@ -167,7 +168,10 @@ def _autograde(args: argparse.Namespace) -> int:
         counts = Counter(s.status for s in run.statuses)
         kinds = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
         fresh = n - len(reasons)
-        print(f"summary: mean {mean:.1f} of {top:g} points; {kinds}; {fresh} new, {len(reasons)} re-graded")
+        print(
+            f"summary: mean {mean:.1f} of {top:g} autograded points; {kinds}; "
+            f"{fresh} new, {len(reasons)} re-graded"
+        )
     for status in run.ungradable:
         print(f"  {status.student}: {status.status} ({status.detail})")
     flagged = [s for s in run.statuses if s.flags]
@@ -371,11 +375,10 @@ def _lab(args: argparse.Namespace) -> int:
     except LabError as exc:
         print(f"adcourse: error: {exc}", file=sys.stderr)
         return 1
-    mode = "student" if args.student else "instructor"
-    print(f"\nJupyterLab ({mode}) on {server.root}: {server.url_for('lab')}", flush=True)
+    print(f"\nJupyterLab on {server.root}: {server.url_for('lab')}", flush=True)
     if args.student:
         print(
-            "Assignments: Nbgrader > Assignments in JupyterLab's menu (fetch, work, submit); "
+            "A student's JupyterLab: Nbgrader > Assignments in the menu (fetch, work, submit); "
             "Validate in each notebook's toolbar. Ctrl+C stops the server.",
             flush=True,
         )

@@ -77,30 +77,36 @@ class DemoResult:
             self.max_scores.get(status.assignment, 0.0), status.max_score
         )
 
-    def cell(self, student: str, assignment: str) -> str:
-        """``score/max``, with ``*`` when the submission did not run to the end; ``-`` if not graded."""
+    def cell(self, student: str, assignment: str, out_of: bool = False) -> str:
+        """The score (``score/max`` with ``out_of``), ``*`` when the submission did not run to the
+        end; ``-`` if it was not graded."""
         score = self.scores.get(student, {}).get(assignment)
         if score is None:
             return "-"
         status = self.statuses.get(student, {}).get(assignment, "")
-        return f"{score:g}/{self.max_scores[assignment]:g}" + ("*" if status and status != "graded" else "")
+        text = f"{score:g}/{self.max_scores[assignment]:g}" if out_of else f"{score:g}"
+        return text + ("*" if status and status != "graded" else "")
 
     def table(self) -> str:
         """The grade table: one row per student, one column per assignment (short labels, with a
-        legend below), at most :data:`TABLE_WIDTH` columns wide for the kit's six assignments."""
+        legend below; the maximum score in the row "out of"), at most :data:`TABLE_WIDTH` wide
+        for the kit's six assignments."""
         labels = short_names(self.assignments)
+        maxima = {a: f"{self.max_scores[a]:g}" if a in self.max_scores else "-" for a in self.assignments}
         widths = {
-            a: max([len(labels[a])] + [len(self.cell(s, a)) for s in STUDENTS]) for a in self.assignments
+            a: max([len(labels[a]), len(maxima[a])] + [len(self.cell(s, a)) for s in STUDENTS])
+            for a in self.assignments
         }
-        head = "student  " + "  ".join(labels[a].rjust(widths[a]) for a in self.assignments) + "  expected"
-        rows = [
-            f"{s:<7}  "
-            + "  ".join(self.cell(s, a).rjust(widths[a]) for a in self.assignments)
-            + f"  {EXPECTED[s]}"
-            for s in STUDENTS
-        ]
-        lines = [head, "-" * max(len(r) for r in [head, *rows]), *rows]
-        lines.append("* not graded to the end: the report says why")
+
+        def row(first: str, cells: dict[str, str], last: str = "") -> str:
+            text = f"{first:<7}  " + "  ".join(cells[a].rjust(widths[a]) for a in self.assignments)
+            return f"{text}  {last}".rstrip()
+
+        head = row("student", labels, "expected")
+        rows = [row(s, {a: self.cell(s, a) for a in self.assignments}, EXPECTED[s]) for s in STUDENTS]
+        lines = [head, row("out of", maxima), "-" * max(len(r) for r in [head, *rows]), *rows]
+        lines.append("* not graded to the end: the report says why. Scores are autograded points;")
+        lines.append("  written answers are graded by hand (the formgrader) and count once graded.")
         legend = [f"{labels[a]} = {a}" for a in self.assignments if labels[a] != a]
         line = ""
         for item in legend:  # the legend, wrapped to the table's width
@@ -115,7 +121,7 @@ class DemoResult:
 
     def line(self, assignment: str) -> str:
         """One assignment's scores on one line, as printed when it is graded."""
-        return f"{assignment}: " + ", ".join(f"{s} {self.cell(s, assignment)}" for s in STUDENTS)
+        return f"{assignment}: " + ", ".join(f"{s} {self.cell(s, assignment, out_of=True)}" for s in STUDENTS)
 
 
 def _write(

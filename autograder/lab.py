@@ -140,7 +140,7 @@ def lab_command(
     ``port`` 0 lets the system pick a free port; otherwise JupyterLab tries the next ports when it
     is taken. ``token`` defaults to a fresh random one. With ``state_dir``, the server keeps its
     user settings, workspaces and runtime files there (a fresh JupyterLab, as tests need) instead
-    of the user's ``~/.jupyter``.
+    of the user's ``~/.jupyter``; a fresh one asks no news question either (:data:`LAB_SETTINGS`).
     """
     course = Path(course).resolve()
     if not (course / "nbgrader_config.py").is_file():
@@ -193,7 +193,6 @@ def lab_command(
         argv += [f"--ServerApp.jpserver_extensions={name}=False" for name in STUDENT_OFF_EXTENSIONS]
     if state_dir is not None:
         state_dir = Path(state_dir).resolve()
-        _seed_settings(state_dir / "user-settings")
         argv += [
             f"--LabApp.user_settings_dir={state_dir / 'user-settings'}",
             f"--LabApp.workspaces_dir={state_dir / 'workspaces'}",
@@ -201,24 +200,6 @@ def lab_command(
         env["JUPYTER_RUNTIME_DIR"] = str(state_dir / "runtime")
     argv += list(extra_args)
     return LabCommand(argv=argv, cwd=root if student else course, env=env, root=root, token=token)
-
-
-#: User settings of a fresh JupyterLab in a ``state_dir``: no "Would you like news?" prompt (offline kit).
-SEEDED_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-}
-
-
-def _seed_settings(settings_dir: Path) -> None:
-    """Write :data:`SEEDED_SETTINGS` under ``settings_dir``, leaving settings already there alone."""
-    for name, values in SEEDED_SETTINGS.items():
-        path = settings_dir / name
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(values, indent=2))
 
 
 @dataclass

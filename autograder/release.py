@@ -20,6 +20,7 @@ warn that it is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -77,6 +78,10 @@ class Releaser:
             from nbgrader.coursedir import CourseDirectory
 
             ensure_scripts_on_path()  # a new gradebook runs the ``alembic`` command
+            # nbgrader's API looks at the exchange when it starts (and logs a CRITICAL line when
+            # it is missing); one that cannot be created is reported by publish().
+            with contextlib.suppress(NbgraderError):
+                ensure_exchange(self.course)
             config = load_config(self.course)
             coursedir = CourseDirectory(config=config)
             coursedir.root = str(self.course)
