@@ -235,11 +235,11 @@ def test_a_rerun_says_what_it_regrades_and_why(graded: Step, tmp_path: Path) -> 
     ran = adcourse("--course", course, "autograde", "toy", "--jobs", "2")
     assert ran.code == 0, ran.err
     assert "re-grading 3 submission(s) graded before:" in ran.out
-    assert f"  wrong: re-submitted since it was graded ({TOTALS['wrong']:g}/{MAX:g}, graded)" in ran.out
-    assert (
-        f"  key: unchanged since it was graded ({TOTALS['key']:g}/{MAX:g}, graded); graded again" in ran.out
-    )
-    assert f"  wrong: {TOTALS['key']:g}/{MAX:g} graded" in ran.out  # the new score
+    autograded = sum(POINTS.values())
+    wrong, key = (f"{TOTALS[s]:g}/{autograded:g}" for s in ("wrong", "key"))
+    assert f"  wrong: re-submitted since it was graded ({wrong}, graded)" in ran.out
+    assert f"  key: unchanged since it was graded ({key}, graded); graded again" in ran.out
+    assert f"  wrong: {key} autograded points, graded" in ran.out  # the new score
     assert "0 new, 3 re-graded" in ran.out
 
 
