@@ -304,3 +304,42 @@ def test_adcourse_lab_stops_the_server_and_its_kernels(
     _wait(lambda: not reaper.alive(server_pid), "the server to stop")
     _wait(lambda: not reaper.alive(kernel_pid), "the kernel to stop")
     _wait(lambda: _refuses(url), "the port to close")
+
+
+# ---------------------------------------------------------------- the student, in a browser
+
+
+@pytest.mark.browser
+def test_the_student_sees_the_assignment_list_and_no_formgrader(
+    course: Path, tmp_path: Path, reaper: Reaper, request: pytest.FixtureRequest
+) -> None:
+    """Screenshots in out/browser/test_the_student_sees_the_assignment_list_and_no_formgrader/."""
+    from browser_helpers import Steps, launch_browser, output_dir
+    from playwright.sync_api import sync_playwright
+
+    with (
+        start_lab(course, student=True, state_dir=tmp_path / "state", log=tmp_path / "lab.log") as server,
+        sync_playwright() as pw,
+    ):
+        reaper.watch(server.process.pid)
+        browser = launch_browser(pw, tmp_path / "chromium")
+        try:
+            page = browser.new_page()
+            steps = Steps(page, output_dir(request.node.name), tmp_path / "lab.log")
+            with steps("the Nbgrader menu has Assignments and no Formgrader"):
+                page.goto(server.url_for("lab") + "&reset")
+                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Nbgrader$")).click()
+                items = page.locator(".lm-Menu-itemLabel")
+                items.first.wait_for()
+                labels = [t.strip() for t in items.all_inner_texts() if t.strip()]
+                steps.shot("nbgrader menu")
+                assert labels == ["Assignment List"], labels
+                assert not [x for x in labels if "Formgrader" in x or "Course List" in x], labels
+            with steps("the assignment list shows the released assignment"):
+                page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Assignment")).first.click()
+                page.get_by_text("toy", exact=True).first.wait_for()
+                steps.shot("assignment list")
+            with steps("no news question"):
+                assert not page.get_by_text("official Jupyter news").count()
+        finally:
+            browser.close()
