@@ -49,7 +49,8 @@ def find_enclosing_course(start: Path) -> CourseLocation | None:
             return CourseLocation(folder, f"found in {where}")
         kit_course = folder / "course"
         if _is_course(kit_course) and (folder / "assignments").is_dir():
-            return CourseLocation(kit_course, f"the course of the kit copy in {where}")
+            kit = "this kit" if folder == REPO_ROOT.resolve() else "the kit copy"
+            return CourseLocation(kit_course, f"the course of {kit} in {where}")
     return None
 
 
