@@ -214,18 +214,18 @@ def run_demo(
 
     start = time.perf_counter()
     limits = Limits(cell_timeout=cell_timeout)
+
     # Feedback and the report of one assignment are written in a thread while the next one is
     # graded: grading runs in worker processes (and ends with a tail where one submission, emmy's
     # timeout, keeps one worker busy), so this process and a core are free most of that time.
+    def graded(status: SubmissionStatus) -> None:
+        result.record(status)
+        if on_graded is not None:
+            on_graded(status)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-feedback") as writer:
         written = []
         for name in names:
-
-            def graded(status: SubmissionStatus) -> None:
-                result.record(status)
-                if on_graded is not None:
-                    on_graded(status)
-
             autograde(course, name, jobs=jobs, limits=limits, on_graded=graded)
             say(result.line(name))
             written.append(writer.submit(_feedback_and_report, course, name))

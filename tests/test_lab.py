@@ -23,13 +23,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_helpers import wait_until
 from toycourse import autograded_cell, make_course, notebook, solution_cell
 
 from autograder.config import load_config
@@ -108,17 +108,6 @@ def reaper() -> Iterator[Reaper]:
         yield r
     finally:
         r.reap()
-
-
-def _wait(condition, what: str, timeout: float = DEADLINE, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout:g} s waiting for {what}")
-        time.sleep(every)
 
 
 def _get(url: str, token: str, path: str, method: str = "GET") -> tuple[int, bytes]:
@@ -261,10 +250,10 @@ def _adcourse_lab(course: Path, tmp_path: Path, reaper: Reaper) -> tuple[subproc
     threading.Thread(
         target=lambda: [lines.put(x) for x in iter(proc.stdout.readline, "")], daemon=True
     ).start()
-    line = _wait(lambda: _line_with(proc, lines, "JupyterLab on"), "the URL line")
+    line = wait_until(lambda: _line_with(proc, lines, "JupyterLab on"), DEADLINE, "the URL line")
     match = re.search(r"(http://127\.0\.0\.1:\d+/)lab\?token=(\w+)", line)
     assert match, line
-    info = _wait(lambda: list(runtime.glob("jpserver-*.json")), "the server's runtime file")
+    info = wait_until(lambda: list(runtime.glob("jpserver-*.json")), DEADLINE, "the server's runtime file")
     server_pid = json.loads(info[0].read_text())["pid"]
     reaper.watch(server_pid)
     return proc, match.group(1), match.group(2), server_pid
@@ -284,7 +273,7 @@ def _line_with(proc: subprocess.Popen, lines: queue.Queue[str], marker: str) -> 
 def _start_kernel(url: str, token: str, server_pid: int, reaper: Reaper) -> int:
     status, body = _get(url, token, "api/kernels", method="POST")
     assert status in (200, 201), body
-    kernels = _wait(lambda: _children(server_pid), "the kernel process")
+    kernels = wait_until(lambda: _children(server_pid), DEADLINE, "the kernel process")
     for pid in kernels:
         reaper.watch(pid)
     return kernels[0]
@@ -299,11 +288,13 @@ def test_adcourse_lab_stops_the_server_and_its_kernels(
     kernel_pid = _start_kernel(url, token, server_pid, reaper)
     assert reaper.alive(server_pid) and reaper.alive(kernel_pid)
     proc.send_signal(getattr(signal, how))
-    code = _wait(lambda: proc.poll() is not None and [proc.returncode], "adcourse lab to exit")[0]
+    code = wait_until(
+        lambda: proc.poll() is not None and [proc.returncode], DEADLINE, "adcourse lab to exit"
+    )[0]
     assert code == (-signal.SIGKILL if how == "SIGKILL" else 0)
-    _wait(lambda: not reaper.alive(server_pid), "the server to stop")
-    _wait(lambda: not reaper.alive(kernel_pid), "the kernel to stop")
-    _wait(lambda: _refuses(url), "the port to close")
+    wait_until(lambda: not reaper.alive(server_pid), DEADLINE, "the server to stop")
+    wait_until(lambda: not reaper.alive(kernel_pid), DEADLINE, "the kernel to stop")
+    wait_until(lambda: _refuses(url), DEADLINE, "the port to close")
 
 
 # ---------------------------------------------------------------- the student, in a browser
