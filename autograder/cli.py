@@ -378,7 +378,7 @@ def _lab(args: argparse.Namespace) -> int:
     print(f"\nJupyterLab on {server.root}: {server.url_for('lab')}", flush=True)
     if args.student:
         print(
-            "A student's JupyterLab: Nbgrader > Assignments in the menu (fetch, work, submit); "
+            "A student's JupyterLab: Nbgrader > Assignment List in the menu (fetch, work, submit); "
             "Validate in each notebook's toolbar. Ctrl+C stops the server.",
             flush=True,
         )
