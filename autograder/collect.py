@@ -52,6 +52,7 @@ import re
 import shutil
 import stat
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,14 +61,36 @@ from pathlib import Path
 
 from .paths import assignment_dir
 
-#: Student ids: ASCII letters, digits, ``.``, ``_``, ``-`` and ``@``, not starting with a dot.
-STUDENT_ID = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,127}")
+#: Student ids: letters and digits of any script (``émile``, ``zoë``, ``李``), ``.``, ``_``, ``-`` and
+#: ``@``, not starting with a dot, at most 128 characters; matched after Unicode NFC normalization
+#: (a name from a macOS zip, ``e`` + combining accent, is the same id as ``é``).
+STUDENT_ID = re.compile(r"[\w@-][\w.@-]{0,127}")
+ALLOWED_IN_ID = "letters, digits, '.', '_', '-', '@'"
+
+#: Ready-made ``--pattern`` values, by name (see :data:`CANVAS_PATTERN`).
+NAMED_PATTERNS: dict[str, str] = {}
+
+#: Canvas's "Download Submissions" file names: ``{student}_{user id}_{submission id}_{file}``, with
+#: ``LATE`` after the student for late work and ``-N`` before the extension of a re-submitted file,
+#: e.g. ``smithhank_12345_67890_forward_mode.ipynb`` or ``smithhank_LATE_12345_67890_forward_mode-1.ipynb``.
+#: The student id is Canvas's login-free name part (``smithhank``); the ids Canvas puts after it are
+#: its own numbers (user and submission), not the student's.
+CANVAS_PATTERN = (
+    r"(?:.*/)?(?P<student_id>[^/_]+)(?:_LATE)?_[0-9]+_[0-9]+_(?P<file_id>[^/]+?)(?:-[0-9]+)?\.ipynb\Z"
+)
+NAMED_PATTERNS["canvas"] = CANVAS_PATTERN
 
 #: The file-name patterns tried in order when none is given (see the module docstring).
 DEFAULT_PATTERNS: tuple[str, ...] = (
     r"(?:.*/)?(?:{assignment}_)?(?P<student_id>[^/]+?)_attempt_(?P<timestamp>[0-9][0-9:. T-]*[0-9])"
     r"_(?P<file_id>[^/]+)\Z",
     r"(?:.*/)?(?P<student_id>[^/]+?)_{assignment}_(?P<file_id>[^/]+)\Z",
+)
+
+#: What to try when files did not match any file-name pattern.
+PATTERN_HINT = (
+    "Files downloaded from Canvas (smithhank_12345_67890_forward_mode.ipynb) need --pattern canvas; "
+    "any other naming: --pattern with a regular expression with the groups student_id and file_id."
 )
 
 TIMESTAMP_FILE = "timestamp.txt"
@@ -134,6 +157,8 @@ class CollectReport:
         if self.skipped:
             lines.append("Skipped:")
             lines += [f"  {s.origin}: {s.reason}" for s in self.skipped]
+            if any("does not match the pattern" in s.reason for s in self.skipped):
+                lines.append(PATTERN_HINT)
         return "\n".join(lines)
 
 
@@ -298,7 +323,7 @@ class _Claim:
 
 
 def _compile_patterns(pattern: str | None, assignment: str) -> list[re.Pattern[str]]:
-    sources = DEFAULT_PATTERNS if pattern is None else (pattern,)
+    sources = DEFAULT_PATTERNS if pattern is None else (NAMED_PATTERNS.get(pattern, pattern),)
     compiled = []
     for src in sources:
         try:
@@ -365,14 +390,27 @@ def _claim(
         student, notebook = by_folder, entry.parts[-1]
     else:
         return "not inside a student folder, and the file name does not match the pattern"
+    student = unicodedata.normalize("NFC", student)
     if not STUDENT_ID.fullmatch(student):
-        return f"invalid student id {_show(student)!r} (allowed: letters, digits, '.', '_', '-', '@')"
+        reason = f"invalid student id {_show(student)!r} (allowed: {ALLOWED_IN_ID})"
+        suggestion = suggest_id(student)
+        if suggestion:
+            reason += f"; rename it to {suggestion!r} to take it"
+        return reason
     if notebook not in notebooks:
         return (
             f"unknown notebook name {_show(notebook)!r} (assignment {assignment} has: "
             f"{', '.join(sorted(notebooks))})"
         )
     return _Claim(entry, student, notebook, timestamp, folder_times.get(entry.parts[:-1]))
+
+
+def suggest_id(name: str) -> str | None:
+    """A valid student id made from ``name`` (spaces become ``_``, other characters an id may not
+    hold are dropped: ``"Hank Smith"`` -> ``"Hank_Smith"``), or None when nothing of it is left."""
+    text = re.sub(r"\s+", "_", unicodedata.normalize("NFC", _show(name)).strip())
+    text = re.sub(r"[^\w.@-]", "", text).lstrip(".")[:128]
+    return text if STUDENT_ID.fullmatch(text) and text != name else None
 
 
 def _timestamp_files(
@@ -578,11 +616,12 @@ def collect(
             report.taken.append(Taken(student, sorted(files), origin, status, archived, when))
 
     if not report.taken:
-        detail = (
-            f": all {len(report.skipped)} file(s) were skipped, e.g. {report.skipped[0].origin}: "
-            f"{report.skipped[0].reason}"
-            if report.skipped
-            else ""
-        )
+        detail = ""
+        if report.skipped:
+            detail = f": all {len(report.skipped)} file(s) were skipped:\n" + "\n".join(
+                f"  {s.origin}: {s.reason}" for s in report.skipped
+            )
+            if any("does not match the pattern" in s.reason for s in report.skipped):
+                detail += f"\n{PATTERN_HINT}"
         raise CollectError(f"no submissions of {assignment} found in {source}{detail}")
     return report

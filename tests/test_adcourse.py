@@ -55,9 +55,10 @@ from helpers.toycourse import (
 
 from autograder import check as check_module
 from autograder.cli import main
-from autograder.demo import STUDENTS, run_demo
+from autograder.demo import STUDENTS, DemoResult
+from autograder.engine import SubmissionStatus
 from autograder.mutants import load_mutants
-from autograder.paths import REPO_ROOT, mutants_file
+from autograder.paths import KIT_COURSE, REPO_ROOT, assignment_names, mutants_file
 
 POINTS = {"test-two": 3, "test-more": 2, "test-square": 4}
 WRITTEN = 5
@@ -185,6 +186,9 @@ def test_release_one(released: Step) -> None:
     assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
     assert "assert double(2) == 4" in text and "raise NotImplementedError()" in text
     assert not (released.course / "release" / "toy2").exists()
+    # and into the course's exchange, where students' Assignments list finds it
+    exchanged = released.course / "exchange" / "ad-course" / "outbound" / "toy" / "toy.ipynb"
+    assert exchanged.read_bytes() == student_nb.read_bytes()
 
 
 def test_release_all(source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -211,6 +215,32 @@ def test_autograde_grades_everyone_with_a_progress_bar(graded: Step) -> None:
     assert "autograde toy" in graded.ran.err and "3/3" in graded.ran.err
     for student in SUBMISSIONS:
         assert (graded.course / "autograded" / student / "toy" / "toy.ipynb").is_file()
+
+
+def test_autograde_prints_each_score_and_a_summary(graded: Step) -> None:
+    autograded = sum(POINTS.values())  # the written answer is graded by hand, later
+    for student, total in TOTALS.items():
+        assert f"  {student}: {total:g}/{autograded:g} autograded points, graded\n" in graded.ran.out
+    mean = sum(TOTALS.values()) / len(TOTALS)
+    summary = f"summary: mean {mean:.1f} of {autograded:g} autograded points; 3 graded; 3 new, 0 re-graded"
+    assert summary in graded.ran.out
+    assert "re-grading" not in graded.ran.out
+
+
+def test_a_rerun_says_what_it_regrades_and_why(graded: Step, tmp_path: Path) -> None:
+    course = tmp_path / "root" / "course"
+    shutil.copytree(graded.course.parent, course.parent)
+    release = read_release(course)
+    nbformat.write(edited(release, KEY), course / "submitted" / "wrong" / "toy" / "toy.ipynb")  # re-submitted
+    ran = adcourse("--course", course, "autograde", "toy", "--jobs", "2")
+    assert ran.code == 0, ran.err
+    assert "re-grading 3 submission(s) graded before:" in ran.out
+    autograded = sum(POINTS.values())
+    wrong, key = (f"{TOTALS[s]:g}/{autograded:g}" for s in ("wrong", "key"))
+    assert f"  wrong: re-submitted since it was graded ({wrong}, graded)" in ran.out
+    assert f"  key: unchanged since it was graded ({key}, graded); graded again" in ran.out
+    assert f"  wrong: {key} autograded points, graded" in ran.out  # the new score
+    assert "0 new, 3 re-graded" in ran.out
 
 
 def test_feedback_writes_html_per_student(fed_back: Step) -> None:
@@ -312,7 +342,9 @@ def _subcommands() -> dict[str, list[str]]:
         "autograde": ["name", "--jobs", "--student", "--cluster"],
         "cluster": ["--workers", "--port", "--host"],
         "watch": ["name", "--interval", "--once", "--jobs", "--batch", "--max-attempts"],
-        "lab": ["--port", "--root"],
+        "lab": ["--port", "--root", "--student"],
+        "export": ["name", "--format", "--roster", "--column", "--out"],
+        "similarity": ["name", "--threshold", "--out"],
         "feedback": ["name"],
         "report": ["name", "--out"],
         "check": ["name"],
@@ -331,6 +363,7 @@ def test_help_of_every_subcommand(
     assert out.startswith(f"usage: adcourse {command}")
     for argument in arguments:
         assert re.search(rf"(?<![\w-]){re.escape(argument)}\b", out), (command, argument)
+    assert "--course" in out  # also after the subcommand
 
 
 def test_top_level_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
@@ -415,8 +448,16 @@ def _test_points(nb: nbformat.NotebookNode) -> list[tuple[int, str, float]]:
 
 
 def test_demo_on_one_real_assignment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The simulated class scores as the demo defines it (key, blank, mistakes, a timeout, a corrupt file)."""
+    """``adcourse demo``: the simulated class scores as the demo defines it (key, blank, mistakes, a
+    timeout, a corrupt file), prints each assignment's scores, a table and what to do next."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from autograder.config import load_config
+    from autograder.engine.status import read_status
+
     monkeypatch.delenv("ADCOURSE_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
     name = "a2_forward_mode"
     source_nb = nbformat.read(REPO_ROOT / "assignments" / name / "forward_mode.ipynb", as_version=4)
     tests = _test_points(source_nb)
@@ -431,31 +472,64 @@ def test_demo_on_one_real_assignment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     mistakes = load_mutants(mutants_file(name))[:2]
     points = {grade_id: p for _, grade_id, p in tests}
 
-    said: list[str] = []
-    result = run_demo(tmp_path / "demo", assignments=[name], jobs=2, cell_timeout=10, say=said.append)
-
-    scores = {s: result.scores[s][name] for s in STUDENTS}
-    statuses = {s: result.statuses[s][name] for s in STUDENTS}
-    assert result.max_scores[name] == full
-    assert (scores["ada"], statuses["ada"]) == (full, "graded")
-    assert (scores["blaise"], statuses["blaise"]) == (0, "graded")
+    ran = adcourse("demo", "--out", tmp_path / "demo", "--assignments", name, "--jobs", "2")
+    assert ran.code == 0, ran.err
+    course = tmp_path / "demo" / "course"
+    statuses = {s: read_status(course, name, s) for s in STUDENTS}
+    scores = {s: status.score for s, status in statuses.items()}
+    kinds = {s: status.status for s, status in statuses.items()}
+    assert statuses["ada"].max_score == full
+    assert (scores["ada"], kinds["ada"]) == (full, "graded")
+    assert (scores["blaise"], kinds["blaise"]) == (0, "graded")
     for student, mistake in zip(("carl", "dora"), mistakes, strict=True):
-        assert statuses[student] == "graded"
+        assert kinds[student] == "graded"
         # the mistake loses at least the points of the tests that target it, and not all points
         assert 0 < scores[student] <= full - sum(points[c] for c in mistake.loses), student
-    assert statuses["emmy"] == "timeout"
-    assert 0 < scores["emmy"] < full
+    assert kinds["emmy"] == "timeout"
     assert scores["emmy"] == before_loop  # the tests before the looping cell keep their points
-    assert (scores["fermat"], statuses["fermat"]) == (0, "unreadable notebook")
+    assert (scores["fermat"], kinds["fermat"]) == (0, "unreadable notebook")
 
-    table = result.table()
+    out = ran.out
+    # the assignment's scores as soon as it is graded, then the table, fitting 100 columns
+    assert re.search(rf"^\[\s*\d+ s\] {name}: ada {full:g}/{full:g}, blaise 0/{full:g}, ", out, re.MULTILINE)
+    table = out[out.index("student ") : out.index("What next")]
+    assert max(len(line) for line in table.splitlines()) <= 100
     for student in STUDENTS:
-        mark = "*" if statuses[student] != "graded" else ""
-        row = re.compile(rf"^{student}\s+{scores[student]:g}/{full:g}{re.escape(mark)}\s", re.MULTILINE)
+        mark = "*" if kinds[student] != "graded" else ""
+        row = re.compile(rf"^{student}\s+{scores[student]:g}{re.escape(mark)}\s", re.MULTILINE)
         assert row.search(table), (student, table)
+    assert re.search(r"^student\s+a2\s+expected$", table, re.MULTILINE)
+    assert re.search(rf"^out of\s+{full:g}$", table, re.MULTILINE)
+    assert "a2 = a2_forward_mode" in table
+    assert "demo: 100%" in ran.err and "6/6" in ran.err  # one progress bar for the class
+    # what next: the exact command that opens the formgrader on this class
+    assert "the formgrader on this class:  adcourse lab --course demo/course" in out
 
-    course = tmp_path / "demo" / "course"
     page = (course / "reports" / name / "report.md").read_text(encoding="utf-8")
     assert "| emmy | timeout |" in page and "| fermat | unreadable notebook |" in page
     assert (course / "feedback" / "ada" / name / "forward_mode.html").is_file()
-    assert any("autograding 6 simulated students" in line for line in said)
+    # the formgrader finds the exchange and shows the assignment as released, not draft
+    config = load_config(course)
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(course)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    assert not api.exchange_missing
+    assert api.get_assignment(name)["status"] == "released"
+
+
+def test_the_demo_table_fits_100_columns_for_the_kit() -> None:
+    """Six assignments with long names and three-digit, fractional scores still fit."""
+    names = assignment_names(KIT_COURSE)
+    assert len(names) == 6
+    result = DemoResult(Path("demo"), names)
+    for i, student in enumerate(STUDENTS):
+        for name in names:
+            status = "graded" if i < 4 else "timeout"
+            result.record(SubmissionStatus(student, name, status, "", 100.5 - i, 105.0))
+    table = result.table()
+    assert max(len(line) for line in table.splitlines()) <= 100, table
+    assert re.search(r"^ada\s+100\.5\s", table, re.MULTILINE)
+    assert re.search(r"^emmy\s+96\.5\*\s", table, re.MULTILINE)
+    assert re.search(r"^out of(\s+105){6}$", table, re.MULTILINE)
+    for name in names:
+        assert f"{name.split('_')[0]} = {name}" in table
