@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from .engine import Limits, SubmissionStatus, autograde
+from .engine import Limits, SubmissionStatus, autograde_class
 from .mutants import apply_mutant, load_mutants
 from .nbgrader_cli import NbgraderError
 from .paths import KIT_COURSE, REPO_ROOT, assignment_names, mutants_file
@@ -215,20 +215,23 @@ def run_demo(
     start = time.perf_counter()
     limits = Limits(cell_timeout=cell_timeout)
 
-    # Feedback and the report of one assignment are written in a thread while the next one is
-    # graded: grading runs in worker processes (and ends with a tail where one submission, emmy's
-    # timeout, keeps one worker busy), so this process and a core are free most of that time.
-    def graded(status: SubmissionStatus) -> None:
-        result.record(status)
-        if on_graded is not None:
-            on_graded(status)
-
+    # All assignments are graded in one pool of workers (the engine mixes them); as soon as an
+    # assignment's last submission is recorded, its feedback and report are written in a thread
+    # while the others grade: this process and a core are free most of that time.
+    left = dict.fromkeys(names, len(STUDENTS))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-feedback") as writer:
         written = []
-        for name in names:
-            autograde(course, name, jobs=jobs, limits=limits, on_graded=graded)
-            say(result.line(name))
-            written.append(writer.submit(_feedback_and_report, course, name))
+
+        def graded(status: SubmissionStatus) -> None:
+            result.record(status)
+            if on_graded is not None:
+                on_graded(status)
+            left[status.assignment] -= 1
+            if left[status.assignment] == 0:
+                say(result.line(status.assignment))
+                written.append(writer.submit(_feedback_and_report, course, status.assignment))
+
+        autograde_class(course, names, jobs=jobs, limits=limits, on_graded=graded)
         result.seconds["autograde"] = time.perf_counter() - start
         start = time.perf_counter()
         if not all(f.done() for f in written):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from .bundle import AssignmentBundle
 
 Finish = Callable[[SubmissionResult], None]
-#: Builds the bundles, by assignment (called once, while the workers start).
-MakeBundles = Callable[[], Mapping[str, "AssignmentBundle"]]
+#: Builds the bundles: ``(assignment, bundle)`` pairs, each as soon as it is ready (called once,
+#: while the workers start; grading of an assignment starts when its bundle arrives).
+MakeBundles = Callable[[], Iterable[tuple[str, "AssignmentBundle"]]]
 
 
 def default_jobs() -> int:
@@ -52,9 +53,10 @@ def grade_one(bundle: AssignmentBundle, sub: Submission) -> SubmissionResult:
 
 def serially(make_bundles: MakeBundles, submissions: Sequence[Submission], finish: Finish) -> int:
     """Grade in this process, one submission after the other."""
-    bundles = make_bundles()
-    for sub in submissions:
-        finish(grade_one(bundles[sub.assignment], sub))
+    for name, bundle in make_bundles():
+        for sub in submissions:
+            if sub.assignment == name:
+                finish(grade_one(bundle, sub))
     return 1
 
 
@@ -75,25 +77,29 @@ def in_pool(make_bundles: MakeBundles, submissions: Sequence[Submission], finish
     """
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    bundles: dict[str, AssignmentBundle] = {}
+    futures: dict[Future[SubmissionResult], Submission] = {}
+
+    def submit(subs: Iterable[Submission]) -> None:
+        for s in subs:
+            futures[pool.submit(grade_submission, bundles[s.assignment], s.student, s.files, s.timestamp)] = s
+
     try:
         warming = [pool.submit(warm_up) for _ in range(jobs)]
-        bundles = make_bundles()
-        for future in warming:  # a worker that cannot even import shows here, before any grading
+        for name, bundle in make_bundles():  # grading starts with the first bundle ready
+            bundles[name] = bundle
+            submit(s for s in submissions if s.assignment == name)
+        for future in warming:  # a worker that cannot even import shows here
             future.result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pending = list(submissions)
     attempts: dict[tuple[str, str], int] = {}
-    while pending:
+    while futures:
         retry: list[Submission] = []
         with pool:
-            futures: dict[Future[SubmissionResult], Submission] = {
-                pool.submit(grade_submission, bundles[s.assignment], s.student, s.files, s.timestamp): s
-                for s in pending
-            }
-            for future in as_completed(futures):
-                sub = futures[future]
+            for future in as_completed(list(futures)):
+                sub = futures.pop(future)
                 try:
                     result = future.result()
                 except BrokenProcessPool as exc:
@@ -106,9 +112,10 @@ def in_pool(make_bundles: MakeBundles, submissions: Sequence[Submission], finish
                 except Exception as exc:
                     result = failed(bundles[sub.assignment], sub, exc)
                 finish(result)
-        pending = retry
-        if pending:
+        if retry:  # a dying worker broke the pool: a new one grades the rest, once more
+            futures.clear()
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+            submit(retry)
     return jobs
 
 

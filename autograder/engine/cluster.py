@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ..paths import CourseError
@@ -57,7 +57,7 @@ def connect(address: str):
 
 def on_cluster(
     address: str,
-    make_bundles: Callable[[], Mapping[str, AssignmentBundle]],
+    make_bundles: Callable[[], Iterable[tuple[str, AssignmentBundle]]],
     submissions: Iterable[Submission],
     finish: Callable[[SubmissionResult], None],
     failed: Callable[[AssignmentBundle, Submission, BaseException], SubmissionResult],
@@ -76,7 +76,7 @@ def on_cluster(
         if workers == 0:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
             workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-        bundles = make_bundles()
+        bundles = dict(make_bundles())
         run_id = uuid.uuid4().hex[:12]
         bundle_tasks = {
             name: client.submit(_the_bundle, bundle, key=f"bundle-{name}-{run_id}")

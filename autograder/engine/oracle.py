@@ -20,6 +20,7 @@ import platform
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,18 @@ def _from_json(data: Any) -> dict[str, NotebookOracle]:
     return out
 
 
+def key_limits(limits: Limits) -> Limits:
+    """The limits of the key's trusted run: the course's, with at least the default time limits (a
+    course may give students tight ones; the reference must not fail for a slow machine)."""
+    base = Limits()
+    return replace(
+        limits,
+        cell_timeout=max(limits.cell_timeout, base.cell_timeout),
+        notebook_timeout=max(limits.notebook_timeout, base.notebook_timeout),
+        cpu_seconds=max(limits.cpu_seconds, base.cpu_seconds),
+    )
+
+
 def run_key(
     assignment: str,
     key: Mapping[str, bytes],
@@ -220,6 +233,7 @@ def oracle_for(
     Raises :class:`~autograder.paths.CourseError` when the key cannot serve as the reference
     (:func:`problems`).
     """
+    limits = key_limits(limits)
     plain_config = {k: dict(v) for k, v in config.items() if isinstance(v, dict)} if config else {}
     name = digest(assignment, key, test_sources(db_url, assignment, notebooks), files, limits, plain_config)
     path = cache_dir() / f"{assignment}-{name[:32]}.json"

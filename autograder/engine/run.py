@@ -4,7 +4,8 @@ by one writer."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -98,13 +99,17 @@ def autograde_class(
         if on_graded:
             on_graded(status)
 
-    def bundles() -> dict[str, AssignmentBundle]:
+    def bundles() -> Iterator[tuple[str, AssignmentBundle]]:
+        """Each assignment's bundle, in order, built ``jobs`` at a time: the answer keys' trusted
+        runs are kernels of their own, so building overlaps (and the first grading starts early)."""
         limits_ = limits or Limits(cell_timeout=cell_timeout(course, config=config))
-        found = {}
-        for assignment in assignments:
+
+        def build(assignment: str) -> AssignmentBundle:
             ensure_in_gradebook(course, assignment, url)
-            found[assignment] = build_bundle(course, assignment, url, limits_, config)
-        return found
+            return build_bundle(course, assignment, url, limits_, config)
+
+        with ThreadPoolExecutor(max_workers=min(jobs, len(assignments))) as builders:
+            yield from zip(assignments, builders.map(build, assignments), strict=True)
 
     cluster = cluster or cluster_address(course, config)
     workers = grade(bundles, submissions, finish, jobs=jobs, cluster=cluster)
