@@ -54,7 +54,7 @@ _KEY_LOGISTIC = """    tree = "x"
     return tree"""
 
 # A diff that simplifies as it goes (0 + u, 1 * u, 0 * u, u^1 ...), with its rules in tables.
-_SIMPLIFYING_DIFF = '''    def add(a, b):
+_SIMPLIFYING_DIFF = """    def add(a, b):
         if a == 0:
             return b
         return a if b == 0 else ("add", a, b)
@@ -103,11 +103,11 @@ _SIMPLIFYING_DIFF = '''    def add(a, b):
     if op == "mul":
         return add(mul(du, v), mul(u, dv))
     return ("div", sub(mul(du, v), mul(u, dv)), ("mul", v, v))
-    op, *args = expr'''
+    op, *args = expr"""
 
 # Other forms of the same rules: the power rule as n u^n / u, the quotient rule as u' v^-1 - u v' v^-2,
 # ln' as u' u^-1, cos' as 0 - sin.
-_REWRITTEN_RULES_DIFF = '''    if is_constant(expr):
+_REWRITTEN_RULES_DIFF = """    if is_constant(expr):
         return 0.0
     if isinstance(expr, str):
         return 1.0 if expr == var else 0.0
@@ -121,7 +121,8 @@ _REWRITTEN_RULES_DIFF = '''    if is_constant(expr):
         return ("add", ("mul", u, diff(v, var)), ("mul", diff(u, var), v))
     if name == "div":
         u, v = operands
-        return ("sub", ("mul", diff(u, var), ("pow", v, -1)), ("mul", ("mul", u, diff(v, var)), ("pow", v, -2)))
+        first = ("mul", diff(u, var), ("pow", v, -1))
+        return ("sub", first, ("mul", ("mul", u, diff(v, var)), ("pow", v, -2)))
     if name == "pow":
         u, n = operands
         return ("mul", ("div", ("mul", n, expr), u), diff(u, var))
@@ -134,7 +135,7 @@ _REWRITTEN_RULES_DIFF = '''    if is_constant(expr):
     if name == "cos":
         return ("mul", diff(operands[0], var), ("sub", 0, ("sin", operands[0])))
     raise ValueError("unknown operation " + repr(name))
-    op, *args = expr'''
+    op, *args = expr"""
 
 
 def _case(name: str, cell: str, find: str, replace: str) -> Mutant:
@@ -173,7 +174,8 @@ CORRECT = [
         "alt-step-errors-inline",
         "step-size",
         _KEY_STEP_ERRORS,
-        "    if method not in {'forward', 'central'}:\n        raise ValueError('unknown method ' + str(method))\n"
+        "    if method not in {'forward', 'central'}:\n"
+        "        raise ValueError('unknown method ' + str(method))\n"
         "    out = np.empty(len(hs))\n    for k, h in enumerate(hs):\n        if method == 'central':\n"
         "            approx = (f(x + h) - f(x - h)) / 2 / h\n        else:\n"
         "            approx = (f(x + h) - f(x)) / h\n        out[k] = abs(df(x) - approx)\n    return out",
@@ -207,7 +209,10 @@ CORRECT = [
 # test's visible part calls logistic_tree).
 CASCADES = {
     _case(
-        "slip-forward-difference", "finite-differences", _KEY_FORWARD, "    return (f(x + h) - f(x)) / (2 * h)"
+        "slip-forward-difference",
+        "finite-differences",
+        _KEY_FORWARD,
+        "    return (f(x + h) - f(x)) / (2 * h)",
     ): "test-forward-difference",
     _case(
         "slip-central-difference", "finite-differences", _KEY_CENTRAL, "    return (f(x + h) - f(x - h)) / h"
