@@ -5,9 +5,9 @@ trusted run agrees with every expected value and no test computes one where the 
 runs it; graded by the engine, the answer key earns full marks, the blank release 0, and every
 typical mistake in tests/mutants/NAME.toml loses points where it should; stock nbgrader gives the
 key, the blank release and a spread of the mistakes the same points per test (stock nbgrader grades
-one notebook at a time: `adcourse check --stock` compares every submission); every requirement of the assignment's table has
-a test and a caught mistake; each assignment has at least 8 autograded tests worth 100 points and at
-least 6 typical mistakes.
+one notebook at a time: `adcourse check --stock` compares every submission); every requirement of
+the assignment's table has a test and a caught mistake; each assignment has at least 8 autograded
+tests worth 100 points and at least 6 typical mistakes.
 """
 
 import nbformat
