@@ -1,10 +1,11 @@
 """a6's tests against other ways of writing its answers, graded through the engine.
 
-Correct answers written differently from the key (a sigmoid through tanh, ReLU's derivative as a Heaviside step,
-a backward pass that takes phi' from the layer outputs, a shuffle in place, an SGD step that updates its arrays in
-place) earn full marks; a mistake in Part 1 costs points in that function's tests only, also where gradient_norms
-and the experiment call the faulty function. Each case is the answer key with one solution cell edited, graded in
-one run as `adcourse check` grades the typical mistakes of tests/mutants.
+Correct answers written differently from the key (a sigmoid through tanh, ReLU's derivative as a
+Heaviside step, a backward pass that takes phi' from the layer outputs, a shuffle in place, an SGD
+step that updates its arrays in place) earn full marks; a mistake in Part 1 costs points in that
+function's tests only, also where gradient_norms and the experiment call the faulty function. Each
+case is the answer key with one solution cell edited, graded in one run as `adcourse check` grades
+the typical mistakes of tests/mutants.
 """
 
 from pathlib import Path
@@ -47,8 +48,8 @@ _KEY_BACKWARD = """    phis = {
         if layer > 0:
             delta = (delta @ weights[layer].T) * dphi(ss[layer - 1])
     return np.array(norms[::-1])"""
-# phi' from the layer's output h = phi(s): sigma' = h (1 - h), tanh' = 1 - h^2, relu' = [h > 0]; the softmax
-# through log-sum-exp and a one-hot matrix; the norms collected in a dict.
+# phi' from the layer's output h = phi(s): sigma' = h (1 - h), tanh' = 1 - h^2, relu' = [h > 0]; the
+# softmax through log-sum-exp and a one-hot matrix; the norms collected in a dict.
 _BACKWARD_FROM_OUTPUTS = """    X = np.array(X, dtype=float)
     y = np.array(y).astype(int)
     forward = {"sigmoid": sigmoid, "tanh": np.tanh, "relu": lambda s: np.maximum(s, 0)}[activation]
@@ -112,8 +113,8 @@ CORRECT = [
     ),
 ]
 
-# A mistake in Part 1, and the only test cells it may cost points in (silu, gradient_norms and the experiment
-# call the faulty function).
+# A mistake in Part 1, and the only test cells it may cost points in (silu, gradient_norms and the
+# experiment call the faulty function).
 CASCADES = {
     _case(
         "slip-sigmoid-negative-branch",
@@ -121,9 +122,9 @@ CASCADES = {
         "z / (1.0 + z)",
         "z / (1.0 - z + 1e-300)",
     ): {"test-sigmoid", "test-sigmoid-stable"},
-    _case(
-        "slip-relu-derivative", "relu", "return (x > 0).astype(float)", "return (x >= 0).astype(float)"
-    ): {"test-relu"},
+    _case("slip-relu-derivative", "relu", "return (x > 0).astype(float)", "return (x >= 0).astype(float)"): {
+        "test-relu"
+    },
     _case("slip-tanh-derivative", "tanh", "return 1.0 - t**2", "return 1.0 - t"): {"test-tanh"},
 }
 
