@@ -10,6 +10,7 @@ from __future__ import annotations
 
 SLOW = {
     "test_postgres.py": "a PostgreSQL server, the class graded into it",
+    "test_writer.py::test_batches_write_the_rows_nbgrader_writes_on_postgresql": "a PostgreSQL server",
     "test_cluster.py": "a Dask cluster of worker processes",
     "test_sandbox.py": "every fault of the sandbox corpus, graded in bubblewrap",
     "test_browser.py": "headless Chromium against a real JupyterLab",
