@@ -32,6 +32,7 @@ The PostgreSQL run is marked slow (:mod:`helpers.slow`).
 from __future__ import annotations
 
 import datetime
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,9 @@ def graded(toy: Toy, answers: dict[str, str], outputs: dict[str, list[Any]], dro
     return nbformat.writes(nb)
 
 
-def result(student: str, notebook: str | None, timestamp: str | None = None, status: str = "graded") -> SubmissionResult:
+def result(
+    student: str, notebook: str | None, timestamp: str | None = None, status: str = "graded"
+) -> SubmissionResult:
     scores = {"test-two": (3.0, 3.0), "test-more": (2.0, 2.0), "test-square": (4.0, 4.0)}
     nb = NotebookResult("toy", notebook, scores, status, "" if notebook else "no toy.ipynb was submitted")
     return SubmissionResult(student, "toy", (nb,), {"notes.txt": f"{student}\n".encode()}, timestamp)
@@ -106,7 +109,9 @@ def class_results(toy: Toy) -> dict[str, str]:
     return {
         "key": graded(toy, answered, {}),
         "blank": graded(toy, {}, fail_all),
-        "partial": graded(toy, {"double": KEY["double"]}, {"test-more": [stderr], "test-square": [partial_credit]}),
+        "partial": graded(
+            toy, {"double": KEY["double"]}, {"test-more": [stderr], "test-square": [partial_credit]}
+        ),
         "dropped": graded(toy, KEY, {}, drop=("test-square",)),
     }
 
@@ -173,10 +178,13 @@ def rows(url: str) -> dict[str, dict[Any, dict[str, Any]]]:
     out: dict[str, dict[Any, dict[str, Any]]] = {"student": {r["id"]: r for r in raw["student"]}}
     out["submitted_assignment"] = {subs[r["id"]]: {**r, "id": None} for r in raw["submitted_assignment"]}
     out["submitted_notebook"] = {
-        nbs[r["id"]]: {**r, "id": None, "assignment_id": subs[r["assignment_id"]]} for r in raw["submitted_notebook"]
+        nbs[r["id"]]: {**r, "id": None, "assignment_id": subs[r["assignment_id"]]}
+        for r in raw["submitted_notebook"]
     }
     for table in ("grade", "comment"):
-        keyed = {(nbs[r["notebook_id"]], r["cell_id"]): {**r, "id": None, "notebook_id": None} for r in raw[table]}
+        keyed = {
+            (nbs[r["notebook_id"]], r["cell_id"]): {**r, "id": None, "notebook_id": None} for r in raw[table]
+        }
         assert len(keyed) == len(raw[table])
         out[table] = keyed
     return out
@@ -225,7 +233,10 @@ def two_courses(toy: Toy, tmp_path: Path, make_url: Url) -> tuple[tuple[Path, st
         course = tmp_path / name
         course.mkdir()
         url = make_url(course)
-        copy_gradebook(released, url)
+        if url.startswith("sqlite:///"):
+            shutil.copy(toy.root / "course" / "gradebook.db", course / "gradebook.db")
+        else:
+            copy_gradebook(released, url)
         with Gradebook(url) as gb:
             gb.update_or_create_assignment("toy", duedate=DUE)
         out.append((course, url))
@@ -296,11 +307,15 @@ def test_what_the_class_looks_like_in_the_gradebook(toy: Toy, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("config", [zero_config, hourly_config], ids=["zero", "own-plugin"])
-def test_batches_write_the_rows_nbgrader_writes_on_sqlite(toy: Toy, tmp_path: Path, config: Callable[[], Config]) -> None:
+def test_batches_write_the_rows_nbgrader_writes_on_sqlite(
+    toy: Toy, tmp_path: Path, config: Callable[[], Config]
+) -> None:
     check_both_ways(toy, tmp_path, sqlite_url, config())
 
 
-def test_batches_write_the_rows_nbgrader_writes_on_postgresql(toy: Toy, tmp_path: Path, pg_server: Any) -> None:
+def test_batches_write_the_rows_nbgrader_writes_on_postgresql(
+    toy: Toy, tmp_path: Path, pg_server: Any
+) -> None:
     check_both_ways(toy, tmp_path, lambda course: pg_server.create_database(), hourly_config(), batch=50)
 
 
@@ -332,6 +347,8 @@ def test_a_batch_that_fails_leaves_nothing_and_a_rerun_records_it_once(toy: Toy,
 def test_record_is_a_batch_of_one(toy: Toy, tmp_path: Path) -> None:
     (each_course, each_url), (many_course, many_url) = two_courses(toy, tmp_path, sqlite_url)
     for r in first_round(toy)[:3]:
-        assert record(many_course, many_url, r, zero_config()) == record_each(each_course, each_url, r, zero_config())
+        assert record(many_course, many_url, r, zero_config()) == record_each(
+            each_course, each_url, r, zero_config()
+        )
     assert rows(many_url) == rows(each_url)
     assert record_many(many_course, many_url, []) == []
