@@ -39,6 +39,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from helpers.pgserver import copy_gradebook
 from helpers.toycourse import KEY, Toy
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets.config import Config
@@ -198,26 +199,6 @@ def files(course: Path) -> dict[str, bytes]:
             if path.is_file():
                 found[str(path.relative_to(course))] = path.read_bytes()
     return found
-
-
-def copy_gradebook(src: str, dest: str) -> None:
-    """Every row of the gradebook at ``src`` into the empty database at ``dest`` (ids kept)."""
-    from nbgrader.api import Base, Gradebook
-    from sqlalchemy import create_engine, insert, select
-
-    Gradebook(dest).close()  # nbgrader's tables
-    source, target = create_engine(src), create_engine(dest)
-    try:
-        with source.connect() as read, target.begin() as write:
-            for table in Base.metadata.sorted_tables:
-                if table.name == "course":
-                    write.execute(table.delete())
-                found = [dict(r._mapping) for r in read.execute(select(table))]
-                if found:
-                    write.execute(insert(table), found)
-    finally:
-        source.dispose()
-        target.dispose()
 
 
 Url = Callable[[Path], str]
