@@ -109,6 +109,13 @@ def _metadata_validator() -> Any:
                     cls = jsonschema.validators.validator_for(self.schema)
                     cls.check_schema(self.schema)
                     self._compiled = cls(self.schema)
+                    self._fast = _fast_validator(self.schema)
+                if self._fast is not None:
+                    try:
+                        self._fast(cell.metadata["nbgrader"])
+                        return
+                    except Exception:  # invalid: jsonschema says how, as in nbgrader
+                        pass
                 error = jsonschema.exceptions.best_match(
                     self._compiled.iter_errors(cell.metadata["nbgrader"])
                 )
@@ -120,6 +127,16 @@ def _metadata_validator() -> Any:
 
         _validator = Validator()
     return _validator
+
+
+def _fast_validator(schema: dict[str, Any]) -> Any:
+    """``schema`` compiled by ``fastjsonschema`` (nbformat's fast validator), if it is installed:
+    a check of valid metadata in microseconds; an invalid one is checked again by jsonschema."""
+    try:
+        import fastjsonschema
+    except ImportError:
+        return None
+    return fastjsonschema.compile(schema, use_default=False)  # never fills in defaults
 
 
 def _read(nb_result: NotebookResult) -> _Notebook:
