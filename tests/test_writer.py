@@ -32,7 +32,11 @@ The PostgreSQL run is marked slow (:mod:`helpers.slow`).
 from __future__ import annotations
 
 import datetime
+import os
+import pickle
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +64,13 @@ class HourlyPenalty(LateSubmissionPlugin):
 
     def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float:
         return total_seconds_late / 3600
+
+
+class DyingPenalty(LateSubmissionPlugin):
+    """A late penalty that kills the process: a crash in the middle of a batch's transaction."""
+
+    def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float) -> float:
+        os._exit(3)
 
 
 def zero_config() -> Config:
@@ -333,3 +344,37 @@ def test_record_is_a_batch_of_one(toy: Toy, tmp_path: Path) -> None:
         )
     assert rows(many_url) == rows(each_url)
     assert record_many(many_course, many_url, []) == []
+
+
+CRASH = """
+import pickle, sys
+from traitlets.config import Config
+from autograder.engine.writer import record_many
+course, url, results = pickle.load(open(sys.argv[1], "rb"))
+c = Config()
+c.AssignLatePenalties.plugin_class = "test_writer.DyingPenalty"
+record_many(course, url, results, c)
+"""
+
+
+def test_a_process_killed_in_the_middle_of_a_batch_loses_nothing(toy: Toy, tmp_path: Path) -> None:
+    """The writer's process dies inside the transaction (after the grades of the batch were written,
+    at the first late penalty): the gradebook is as before, no file of the batch is written, and
+    recording the batch again gives the gradebook nbgrader's own steps give."""
+    (each_course, each_url), (many_course, many_url) = two_courses(toy, tmp_path, sqlite_url)
+    batch = first_round(toy)
+    before = raw_rows(many_url)
+    (tmp_path / "batch.pickle").write_bytes(pickle.dumps((many_course, many_url, batch)))
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
+    crash = subprocess.run(
+        [sys.executable, "-c", CRASH, str(tmp_path / "batch.pickle")], env=env, check=False
+    )
+    assert crash.returncode == 3
+    assert raw_rows(many_url) == before
+    assert files(many_course) == {}
+    for r in batch:
+        record_each(each_course, each_url, r, zero_config())
+    record_many(many_course, many_url, batch, zero_config())
+    assert rows(many_url) == rows(each_url)
+    assert files(many_course) == files(each_course)
