@@ -233,7 +233,8 @@ def _cells(session: Any, assignment: str) -> tuple[Any, _Cells]:
             cells.graded[(notebook.name, cell.name)] = cell.id
         for cell in [*notebook.task_cells, *notebook.solution_cells]:
             cells.commented[(notebook.name, cell.name)] = cell.id
-        # add_submission's order: the grade cells, the solution cells, then each task cell.
+        # What add_submission makes: a Grade of each grade and task cell, a Comment of each solution
+        # and task cell.
         cells.grade_cells[notebook.id] = [c.id for c in notebook.grade_cells] + [
             c.id for c in notebook.task_cells
         ]
