@@ -251,3 +251,38 @@ def test_a_test_the_key_never_ran_fails() -> None:
     nb = nbformat.v4.new_notebook(cells=[_test_cell([])])
     found = apply_verdicts(nb, NotebookOracle({}), {})
     assert "no answer-key run" in found["t"] and _score(nb.cells[0]) == 0
+
+
+def test_a_batch_of_observations_reads_like_one_message_each() -> None:
+    one = [{"label": "double(2)", "value": encode(4)}, {"label": "f(0.1)", "value": encode(0.3)}]
+    collector = Collector()
+    collector.take(0, one)
+    assert collector.streams[0].observations == student(("double(2)", 4), ("f(0.1)", 0.3)).observations
+    assert judge(KEY, collector.streams[0]) is None
+
+
+@pytest.mark.parametrize("payload", [*BAD_PAYLOADS, [[{"label": "x", "value": encode(1)}]]])
+def test_a_batch_with_a_malformed_entry_makes_the_cell_fail(payload: object) -> None:
+    collector = Collector()
+    collector.take(0, [{"label": "double(2)", "value": encode(4)}, payload])
+    stream = collector.streams[0]
+    assert stream.malformed and stream.observations == []
+
+
+def test_the_checks_send_a_cells_observations_in_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import adlib.grading.checks as checks
+
+    shell = InteractiveShell.instance()
+    sent: list = []
+    monkeypatch.setenv(checks.MODE_VARIABLE, "observe")
+    monkeypatch.setattr(checks, "_hooked", [])
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: sent.append(obj))
+    try:
+        shell.run_cell("from adlib.grading import check_close\nfor i in range(3): check_close(f'x{i}', i)")
+        assert [len(message[checks.MIME]) for message in sent] == [3]
+        assert [o["label"] for o in sent[0][checks.MIME]] == ["x0", "x1", "x2"]
+    finally:
+        shell.events.unregister("post_run_cell", checks._flush)
+        InteractiveShell.clear_instance()

@@ -67,10 +67,42 @@ def reference() -> Iterator[None]:
     yield
 
 
-def _emit(payload: dict[str, Any]) -> None:
-    from IPython.display import display
+#: Observations travel in batches: one display message per cell (or per this many observations),
+#: not one per check, since a test of random graphs makes thousands of checks.
+BATCH = 500
+_pending: list[dict[str, Any]] = []
+_hooked: list[bool] = []  # [True] once the flush runs after every cell, [False] outside IPython
 
-    display({MIME: payload}, raw=True)
+
+def _flush(*_: Any) -> None:
+    """Send the observations not sent yet, as one display message (IPython's post_run_cell)."""
+    if _pending:
+        from IPython.display import display
+
+        batch = list(_pending)
+        _pending.clear()
+        display({MIME: batch}, raw=True)
+
+
+def _hook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    shell.events.register("post_run_cell", _flush)
+    return True
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    """Queue one observation; the cell's observations go out when it ends (or every BATCH)."""
+    if not _hooked:
+        _hooked.append(_hook())
+    _pending.append(payload)
+    if not _hooked[0] or len(_pending) >= BATCH:
+        _flush()
 
 
 def _observe(

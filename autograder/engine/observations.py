@@ -1,7 +1,8 @@
 """Reading the observations a kernel's checks send, strictly and within bounds.
 
-Each check in a test cell sends one observation (:mod:`adlib.grading.checks`) as display data of
-MIME type :data:`~adlib.grading.checks.MIME`. The executor takes them out of the output stream
+Each check in a test cell makes one observation (:mod:`adlib.grading.checks`); a cell's
+observations travel as display data of MIME type :data:`~adlib.grading.checks.MIME`, a list of
+them per message. The executor takes them out of the output stream
 (they are never written into the graded notebook) and hands them here, cell by cell
 (:class:`Collector`). A student's kernel may send anything under that MIME type, so nothing is
 trusted: an observation is a JSON object with exactly a ``label`` (a string) and a ``value`` (plain
@@ -106,10 +107,19 @@ class Collector:
     total: int = 0
 
     def take(self, cell_index: int, payload: Any) -> None:
-        """Add what a kernel sent during cell ``cell_index`` under the observation MIME type."""
+        """Add what a kernel sent during cell ``cell_index`` under the observation MIME type: one
+        observation, or a list of them (the checks send a cell's observations in one message)."""
         stream = self.streams.setdefault(cell_index, CellStream())
-        if stream.malformed:
-            return
+        for item in payload if isinstance(payload, list) else [payload]:
+            if stream.malformed:
+                return
+            if isinstance(item, list):
+                stream.malformed = "an observation could not be read (a list inside a list)"
+                stream.observations, stream.raw = [], []
+                return
+            self._take_one(stream, item)
+
+    def _take_one(self, stream: CellStream, payload: Any) -> None:
         try:
             size = len(json.dumps(payload)) if not isinstance(payload, str) else len(payload)
         except (TypeError, ValueError):

@@ -239,6 +239,9 @@ def copy_gradebook(src: str, dest: str) -> None:
     from nbgrader.api import Base, Gradebook
     from sqlalchemy import create_engine, insert, select
 
+    from autograder.nbgrader_cli import ensure_scripts_on_path
+
+    ensure_scripts_on_path()  # a new gradebook runs nbgrader's `alembic` command
     Gradebook(dest).close()  # nbgrader's tables, its alembic version and the default course
     source, target = create_engine(src), create_engine(dest)
     try:
