@@ -113,7 +113,9 @@ def _case(name: str, cell: str, find: str, replace: str) -> Mutant:
 CORRECT = [
     _case("alt-kahn-backward", "reverse-diff", _KEY_BACKWARD, _KAHN_BACKWARD),
     _case("alt-adjoint-slots", "reverse-diff", _KEY_BACKWARD, _SLOT_BACKWARD),
-    _case("alt-ints-kept", "reverse-diff", "        self.value = float(value)\n", "        self.value = value\n"),
+    _case(
+        "alt-ints-kept", "reverse-diff", "        self.value = float(value)\n", "        self.value = value\n"
+    ),
     _case(
         "alt-power-rule-as-quotient",
         "reverse-diff",
@@ -142,9 +144,15 @@ CORRECT = [
         "alt-visits-reset-first",
         "visits-naive",
         _KEY_VISITS,
-        "    Node.visits = 0\n    x = Node(0.3)\n    backward_recursive(logistic_map(x, n))\n    return int(Node.visits)",
+        "    Node.visits = 0\n    x = Node(0.3)\n"
+        "    backward_recursive(logistic_map(x, n))\n    return int(Node.visits)",
     ),
-    _case("alt-visit-formula-rewritten", "visits-naive", "return 2 ** (n + 1) - 3", "return 4 * 2 ** (n - 1) - 3"),
+    _case(
+        "alt-visit-formula-rewritten",
+        "visits-naive",
+        "return 2 ** (n + 1) - 3",
+        "return 4 * 2 ** (n - 1) - 3",
+    ),
     _case("alt-topological-recursive", "topological", _KEY_TOPOLOGICAL, _RECURSIVE_TOPOLOGICAL),
 ]
 
@@ -154,16 +162,26 @@ CASCADES = {
         "test-elementary"
     },
     _case(
-        "slip-grad-replaced", "reverse-diff", "node.grad = g if node.grad is None else node.grad + g", "node.grad = g"
+        "slip-grad-replaced",
+        "reverse-diff",
+        "node.grad = g if node.grad is None else node.grad + g",
+        "node.grad = g",
     ): {"test-accumulate"},
     _case(
-        "slip-neg", "reverse-diff", "return self._result(-self.value, (self, -1.0))", "return self._result(-self.value, (self, 1.0))"
+        "slip-neg",
+        "reverse-diff",
+        "return self._result(-self.value, (self, -1.0))",
+        "return self._result(-self.value, (self, 1.0))",
     ): {"test-arithmetic"},
     _case(
         "slip-scale-vjp", "vjps", "return float(np.sum(g * x)), alpha * g", "return np.dot(g, x), alpha * g"
     ): {"test-vjp-add-scale"},
-    _case("slip-visit-formula", "visits-naive", "return 2 ** (n + 1) - 3", "return 2**n - 1"): {"test-visit-formula"},
-    _case("slip-topological-seed", "topological", "root.grad += grad", "root.grad += 1.0"): {"test-topological"},
+    _case("slip-visit-formula", "visits-naive", "return 2 ** (n + 1) - 3", "return 2**n - 1"): {
+        "test-visit-formula"
+    },
+    _case("slip-topological-seed", "topological", "root.grad += grad", "root.grad += 1.0"): {
+        "test-topological"
+    },
 }
 
 
