@@ -15,7 +15,8 @@ For one assignment, in a scratch copy of the course:
 5. every requirement of the assignment's table (``requirements.toml``) has a test and a caught
    mistake that violates it;
 6. optionally (``compare_stock``), stock ``nbgrader autograde`` gives every one of those
-   submissions the same points per test cell.
+   submissions the same points per test cell (``compare_stock=N``: the key, the blank release and
+   N of the typical mistakes, spread over the corpus, since stock nbgrader grades one at a time).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class AssignmentCheck:
     stock_differences: list[str] = field(default_factory=list)
     mutants: list[MutantResult] = field(default_factory=list)
     compared_with_stock: bool = False
+    stock_students: list[str] = field(default_factory=list)  # the submissions stock nbgrader graded
 
     @property
     def mutation_score(self) -> float:
@@ -102,7 +104,9 @@ class AssignmentCheck:
         ]
         if self.compared_with_stock:
             same = "same points per test" if not self.stock_differences else "DIFFERENT"
-            lines.append(f"  stock nbgrader on the same submissions: {same}")
+            mistakes = len(self.stock_students) - 2
+            which = "" if mistakes >= len(self.mutants) else f" (key, blank and {mistakes} of the mistakes)"
+            lines.append(f"  stock nbgrader on the same submissions{which}: {same}")
         for cell, s in self.key_shortfalls.items():
             lines.append(f"    key loses points on {cell}: {s.score:g}/{s.max_score:g}")
         lines += [f"    key: {p}" for p in self.key_problems]
@@ -208,17 +212,21 @@ def check_assignment(
     name: str,
     course: Path | None = None,
     workdir: Path | None = None,
-    compare_stock: bool = False,
+    compare_stock: bool | int = False,
     jobs: int | None = None,
 ) -> AssignmentCheck:
-    """Run the checks for assignment ``name`` and return what they found."""
+    """Run the checks for assignment ``name`` and return what they found.
+
+    ``compare_stock``: ``True`` grades every submission with stock nbgrader too, a number ``N`` the
+    key, the blank release and ``N`` typical mistakes spread evenly over the corpus.
+    """
     from .config import db_url
     from .engine import autograde
     from .engine.bundle import build_bundle
     from .engine.oracle import disagreements
 
     course = course_root(course)
-    result = AssignmentCheck(name, compared_with_stock=compare_stock)
+    result = AssignmentCheck(name, compared_with_stock=compare_stock is not False)
     with tempfile.TemporaryDirectory(prefix=f"adcheck-{name}-", dir=workdir) as tmp:
         scratch = scratch_course(course, name, Path(tmp))
         run_nbgrader(scratch, "generate_assignment", name, "--force")
@@ -259,17 +267,21 @@ def check_assignment(
             result.key_problems.append(str(exc))
             return result
         result.key_problems += disagreements(bundle.oracle)
-        if compare_stock:
+        if compare_stock is not False:
+            result.stock_students = [KEY, BLANK] + [m.student for m in _spread(mutants, compare_stock)]
             stock = Path(tmp) / "stock"
-            shutil.copytree(scratch.parent, stock, ignore=shutil.ignore_patterns("gradebook.db"))
+            shutil.copytree(scratch.parent, stock)  # the gradebook knows the assignment, no student yet
+            for folder in (stock / "course" / "submitted").iterdir():
+                if folder.name not in result.stock_students:
+                    shutil.rmtree(folder)
         autograde(scratch, name, jobs=jobs)
         scores = cell_scores(scratch / "gradebook.db", name)
         test_cells = [gid for ids in tests.values() for gid in ids]
-        if compare_stock:
+        if compare_stock is not False:
             stock_course = stock / "course"
-            run_nbgrader(stock_course, "generate_assignment", name, "--force")
             run_nbgrader(stock_course, "autograde", name, "--force")
-            result.stock_differences = _differences(scores, cell_scores(stock_course / "gradebook.db", name))
+            graded = {s: scores[s] for s in result.stock_students if s in scores}
+            result.stock_differences = _differences(graded, cell_scores(stock_course / "gradebook.db", name))
         requirements_path = assignment_dir(course, name) / REQUIREMENTS_FILE
 
     disagreeing = {p.split(":", 1)[0] for p in disagreements(bundle.oracle)}
@@ -295,6 +307,14 @@ def check_assignment(
     else:
         result.requirement_problems = [f"{name} has no requirements table ({REQUIREMENTS_FILE})"]
     return result
+
+
+def _spread(mutants: list[Mutant], count: bool | int) -> list[Mutant]:
+    """All of ``mutants`` (``count is True``), or ``count`` of them evenly spaced over the list."""
+    if count is True or count >= len(mutants):
+        return list(mutants)
+    step = len(mutants) / max(count, 1)
+    return [mutants[int(i * step)] for i in range(count)]
 
 
 def _differences(

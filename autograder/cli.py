@@ -342,7 +342,9 @@ def _demo(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix_str(f"{status.assignment} {status.student}: {status.status}")
 
-        result = run_demo(Path(args.out), names, jobs=args.jobs, say=say, on_graded=graded)
+        result = run_demo(
+            Path(args.out), names, jobs=args.jobs, cell_timeout=args.cell_timeout, say=say, on_graded=graded
+        )
     seconds = time.perf_counter() - started
     phases = ", ".join(f"{phase} {secs:.0f} s" for phase, secs in result.seconds.items())
     print(f"\nThe demo class, graded in {seconds:.0f} s ({phases}):\n")
@@ -522,6 +524,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(REPO_ROOT / "out" / "demo"), help="work folder (default: out/demo)")
     p.add_argument("--assignments", help="comma-separated subset (default: all)")
     p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--cell-timeout",
+        type=_positive_int,
+        default=15,
+        help="seconds a cell may run before it is a timeout, as emmy's endless loop is (default 15)",
+    )
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("slides", help="execute lectures and write them as offline reveal.js decks")

@@ -73,18 +73,19 @@ def _grade(course: Path, where: str, workers: int, cluster: str | None) -> Run:
 
     arrivals: list[float] = []
     record_times: list[float] = []
-    original = writer.record
+    original = writer.record_many
 
-    def timed_record(*args, **kwargs):
+    def timed_record(course, url, results, *args, **kwargs):
+        results = list(results)
         t = time.perf_counter()
         try:
-            return original(*args, **kwargs)
-        finally:
-            record_times.append(time.perf_counter() - t)
+            return original(course, url, results, *args, **kwargs)
+        finally:  # a batch's time, shared by its results
+            record_times.extend([(time.perf_counter() - t) / max(1, len(results))] * len(results))
 
     import autograder.engine.run as run_module
 
-    run_module.record = timed_record
+    run_module.record_many = timed_record
     start = time.perf_counter()
     try:
         run = autograde(
@@ -95,7 +96,7 @@ def _grade(course: Path, where: str, workers: int, cluster: str | None) -> Run:
             on_graded=lambda _: arrivals.append(time.perf_counter() - start),
         )
     finally:
-        run_module.record = original
+        run_module.record_many = original
     seconds = time.perf_counter() - start
     if run.ungradable:
         raise BenchmarkMismatch(f"{where}: could not grade {[(s.student, s.status) for s in run.ungradable]}")

@@ -38,6 +38,7 @@ import nbformat
 import pytest
 from helpers.toycourse import (
     HARMLESS,
+    REQUIREMENTS,
     SQUARE_DOUBLES,
     TRIPLE,
     autograded_cell,
@@ -184,7 +185,7 @@ def test_release_one(released: Step) -> None:
     assert f"released toy: {student_nb.parent}" in released.ran.out
     text = student_nb.read_text(encoding="utf-8")
     assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text
-    assert "assert double(2) == 4" in text and "raise NotImplementedError()" in text
+    assert "check_equal('double(2)', double(2), 4)" in text and "raise NotImplementedError()" in text
     assert not (released.course / "release" / "toy2").exists()
     # and into the course's exchange, where students' Assignments list finds it
     exchanged = released.course / "exchange" / "ad-course" / "outbound" / "toy" / "toy.ipynb"
@@ -321,7 +322,9 @@ def test_check(
     path = tmp_path / "toy.toml"
     path.write_text(corpus, encoding="utf-8")
     monkeypatch.setattr(check_module, "mutants_file", lambda name: path)
-    assert main(["--course", str(source / "course"), "check", "toy"]) == code
+    course = _copy(source, tmp_path / "root")
+    (course.parent / "assignments" / "toy" / "requirements.toml").write_text(REQUIREMENTS, encoding="utf-8")
+    assert main(["--course", str(course), "check", "toy"]) == code
     out = capsys.readouterr().out
     autograded = sum(POINTS.values())
     assert f"toy: 3 autograded tests, {autograded} points" in out
@@ -472,7 +475,10 @@ def test_demo_on_one_real_assignment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     mistakes = load_mutants(mutants_file(name))[:2]
     points = {grade_id: p for _, grade_id, p in tests}
 
-    ran = adcourse("demo", "--out", tmp_path / "demo", "--assignments", name, "--jobs", "2")
+    # emmy's endless loop ends at the cell timeout: 30 s leaves the honest cells room on a busy machine
+    ran = adcourse(
+        "demo", "--out", tmp_path / "demo", "--assignments", name, "--jobs", "2", "--cell-timeout", "30"
+    )
     assert ran.code == 0, ran.err
     course = tmp_path / "demo" / "course"
     statuses = {s: read_status(course, name, s) for s in STUDENTS}

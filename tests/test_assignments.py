@@ -3,10 +3,11 @@
 the release builds without solutions, hidden tests or the key's answer lines; the answer key's
 trusted run agrees with every expected value and no test computes one where the student's kernel
 runs it; graded by the engine, the answer key earns full marks, the blank release 0, and every
-typical mistake in tests/mutants/NAME.toml loses points where it should; stock nbgrader gives every
-one of those submissions the same points per test; every requirement of the assignment's table has
-a test and a caught mistake; each assignment has at least 8 autograded tests worth 100 points and at
-least 6 typical mistakes.
+typical mistake in tests/mutants/NAME.toml loses points where it should; stock nbgrader gives the
+key, the blank release and a spread of the mistakes the same points per test (stock nbgrader grades
+one notebook at a time: `adcourse check --stock` compares every submission); every requirement of
+the assignment's table has a test and a caught mistake; each assignment has at least 8 autograded
+tests worth 100 points and at least 6 typical mistakes.
 """
 
 import nbformat
@@ -18,6 +19,8 @@ from autograder.paths import assignment_names, course_root, mutants_file
 from autograder.solutions import stale_solutions
 
 ASSIGNMENTS = assignment_names(course_root())
+#: How many of an assignment's typical mistakes stock nbgrader grades too, next to the key and blank.
+STOCK_MISTAKES = 6
 
 
 def test_there_are_six_assignments() -> None:
@@ -31,7 +34,7 @@ def test_corpus_has_six_typical_mistakes(name: str) -> None:
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_assignment_tests_are_right(name: str) -> None:
-    result = check_assignment(name, compare_stock=True)
+    result = check_assignment(name, compare_stock=STOCK_MISTAKES)
     print(result.summary())
     assert result.test_cells >= 8, result.summary()
     assert result.max_score == 100, result.summary()

@@ -366,3 +366,18 @@ def test_autograde_benchmark_quick_run_grades_like_stock_nbgrader(tmp_path: Path
     assert all(timing.totals[s] < timing.totals["s01"] for s in ("s02", "s03", "s04")), timing.totals
     table = ba.autograde_table(timing)
     assert table.rows[0][0] == "4" and table.met == (timing.ratio >= 1.8)
+
+
+def test_scale_benchmark_quick_run_records_like_the_per_result_path(tmp_path: Path) -> None:
+    # bench_scale refuses to time unless both writers leave the same rows for the peer's students.
+    bs = importlib.import_module("bench_scale")
+    course, variants = bs.graded_variants(tmp_path, quick=True)
+    assert len(variants) == 3 and len({v.score for v in variants}) > 1  # the key and two mutants
+    results = bs.the_class(variants, 12)
+    assert [r.student for r in results[:2]] == ["s0001", "s0002"] and results[6].timestamp == bs.LATE
+    timing = bs.measure(
+        "SQLite", course, results, 8, len(variants), lambda c: f"sqlite:///{c / 'gradebook.db'}"
+    )
+    assert (timing.n, timing.peer_n, len(timing.round_ratios)) == (12, 8, 1)
+    table = bs.scale_table([timing])
+    assert table.rows[0][:2] == ["SQLite", "12"] and table.met == (timing.batched_rate >= bs.GOAL)

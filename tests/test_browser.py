@@ -88,7 +88,7 @@ RETURN_LINE = "    return np.array(columns, dtype=float).T"
 BUGGY_RETURN = "    return np.array(columns, dtype=float)"
 FAILED_SQUARE = (
     "jacobian_forward of f(x, y) = (xy, x + y) at (2, 3): 2 of 4 entries differ; first at index (0, 1): "
-    "expected 2.0000, got 1.0000: row j holds the derivatives of output j, column i those along input i"
+    "expected 2, got 1: row j holds the derivatives of output j, column i those along input i"
 )
 FAILED_LINEAR = (
     "jacobian_forward of v -> A v with A = [[1, 2, 3], [4, 5, 6]]: expected shape (2, 3), "

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from toycourse import autograded_cell, make_course, notebook, solution_cell
+from helpers.toycourse import autograded_cell, make_course, notebook, solution_cell
 
 from autograder.cli import main
 from autograder.paths import KIT_COURSE, CourseError, locate_course

@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from toycourse import autograded_cell, make_course, notebook
+from helpers.toycourse import autograded_cell, make_course, notebook
 
 from autograder.cli import main
 from autograder.export import CANVAS_COLUMNS, CSV_COLUMNS, ExportError, export_grades, read_roster

@@ -220,11 +220,17 @@ def test_answer_keys_and_typical_mistakes_are_not_flagged(assignment: str) -> No
             assert found == [], f"{assignment}: mutant {mutant.name}: {found}"
 
 
-def test_a6_needs_its_policy() -> None:
-    """Without its integrity.toml, a6's answer key is flagged where it may use adlib."""
-    path = REPO_ROOT / "assignments" / "a6_activations_sgd" / "activations_sgd.ipynb"
-    found = scan_notebook(nbformat.read(path, as_version=4), IntegrityPolicy(), "activations_sgd")
-    assert found and {(f.kind, f.grade_id) for f in found} == {(REFERENCE, "gradient-norms")}
+def test_a6_answers_are_plain_numpy() -> None:
+    """a6's answer key uses no adlib, even under the default policy, and its kernel has only adlib.data
+    (the given lecture_network loads the digits with it): no activations, losses or optimisers."""
+    folder = REPO_ROOT / "assignments" / "a6_activations_sgd"
+    found = scan_notebook(
+        nbformat.read(folder / "activations_sgd.ipynb", as_version=4), IntegrityPolicy(), "activations_sgd"
+    )
+    assert found == []
+    policy = read_policy(folder / POLICY_FILE)
+    assert policy.kernel_modules("activations_sgd") == ("adlib.data",)
+    assert policy.kernel_packages("activations_sgd") == () and policy.adlib_cells == ()
 
 
 # ---------------------------------------------------------------- the policy file

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import wait_until
-from toycourse import autograded_cell, make_course, notebook, solution_cell
+from helpers.toycourse import autograded_cell, make_course, notebook, solution_cell
 
 from autograder.config import load_config
 from autograder.lab import LAB_SETTINGS, LabServer, lab_command, start_lab

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import similarity_class as cls
-from toycourse import autograded_cell, make_course, nbgrader_cell, notebook
+from helpers.toycourse import autograded_cell, make_course, nbgrader_cell, notebook
 
 from autograder.cli import main
 from autograder.paths import CourseError

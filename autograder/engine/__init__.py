@@ -4,8 +4,9 @@ student's kernel.
 Workers (processes, or cluster tasks) sanitize and execute one submission each in a sandbox,
 against a private snapshot of the assignment's definition, and decide every test cell by comparing
 what its checks observed with the answer key's trusted run (:mod:`.verdicts`, :mod:`.oracle`);
-they never touch the course gradebook. The parent is the one writer, recording each result with
-nbgrader's ``SaveAutoGrades``: the gradebook, the formgrader and feedback work as with stock
+they never touch the course gradebook. The parent is the one writer, recording the results as
+they arrive, in batches of one transaction each, with exactly the rows nbgrader's
+``SaveAutoGrades`` writes (:mod:`.writer`): the gradebook, the formgrader and feedback work as with stock
 nbgrader, and no "database is locked" can happen.
 
 The modules, in the order a submission meets them: :mod:`.submission` (reading it),

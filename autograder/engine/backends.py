@@ -2,10 +2,12 @@
 cluster. Three small backends behind one call, :func:`grade`.
 
 Every backend grades each submission with :func:`~.worker.grade_submission` against its
-assignment's bundle, and hands each result to ``finish`` (the one gradebook writer, in this
-process) as it arrives. A submission whose grading itself fails (the worker process died twice,
-a cluster task was lost for good) is handed on as a failed result with the reason: the rest of
-the class is graded regardless.
+assignment's bundle, and hands the results to ``finish`` (the one gradebook writer, in this
+process) as they arrive: each time, every result that has arrived since the last call (so the
+writer records in batches while the workers grade on, and one at a time when results trickle
+in). A submission whose grading itself fails (the worker process died twice, a cluster task was
+lost for good) is handed on as a failed result with the reason: the rest of the class is graded
+regardless.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,8 @@ from .worker import grade_submission
 if TYPE_CHECKING:
     from .bundle import AssignmentBundle
 
-Finish = Callable[[SubmissionResult], None]
+#: Records a batch of results (those that have arrived), in this process.
+Finish = Callable[[list[SubmissionResult]], None]
 #: Builds the bundles: ``(assignment, bundle)`` pairs, each as soon as it is ready (called once,
 #: while the workers start; grading of an assignment starts when its bundle arrives).
 MakeBundles = Callable[[], Iterable[tuple[str, "AssignmentBundle"]]]
@@ -56,7 +59,7 @@ def serially(make_bundles: MakeBundles, submissions: Sequence[Submission], finis
     for name, bundle in make_bundles():
         for sub in submissions:
             if sub.assignment == name:
-                finish(grade_one(bundle, sub))
+                finish([grade_one(bundle, sub)])
     return 1
 
 
@@ -70,7 +73,7 @@ def warm_up() -> None:
 
 
 def in_pool(make_bundles: MakeBundles, submissions: Sequence[Submission], finish: Finish, jobs: int) -> int:
-    """Grade in ``jobs`` worker processes, each result passed to ``finish`` as it comes.
+    """Grade in ``jobs`` worker processes, the results passed to ``finish`` as they come.
 
     The pool starts (and its workers import nbgrader) while ``make_bundles`` runs here. A pool
     broken by a dying worker is replaced; its unfinished submissions are graded again, once.
@@ -98,20 +101,25 @@ def in_pool(make_bundles: MakeBundles, submissions: Sequence[Submission], finish
     while futures:
         retry: list[Submission] = []
         with pool:
-            for future in as_completed(list(futures)):
-                sub = futures.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool as exc:
-                    key = (sub.assignment, sub.student)
-                    attempts[key] = attempts.get(key, 0) + 1
-                    if attempts[key] < 2:
-                        retry.append(sub)
-                        continue
-                    result = failed(bundles[sub.assignment], sub, exc)
-                except Exception as exc:
-                    result = failed(bundles[sub.assignment], sub, exc)
-                finish(result)
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                results = []
+                for future in sorted(done, key=lambda f: (futures[f].assignment, futures[f].student)):
+                    sub = futures.pop(future)
+                    try:
+                        results.append(future.result())
+                    except BrokenProcessPool as exc:
+                        key = (sub.assignment, sub.student)
+                        attempts[key] = attempts.get(key, 0) + 1
+                        if attempts[key] < 2:
+                            retry.append(sub)
+                            continue
+                        results.append(failed(bundles[sub.assignment], sub, exc))
+                    except Exception as exc:
+                        results.append(failed(bundles[sub.assignment], sub, exc))
+                if results:
+                    finish(results)
         if retry:  # a dying worker broke the pool: a new one grades the rest, once more
             futures.clear()
             pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)

@@ -59,10 +59,11 @@ def on_cluster(
     address: str,
     make_bundles: Callable[[], Iterable[tuple[str, AssignmentBundle]]],
     submissions: Iterable[Submission],
-    finish: Callable[[SubmissionResult], None],
+    finish: Callable[[list[SubmissionResult]], None],
     failed: Callable[[AssignmentBundle, Submission, BaseException], SubmissionResult],
 ) -> int:
-    """Grade ``submissions`` on the cluster at ``address``; pass each result to ``finish``.
+    """Grade ``submissions`` on the cluster at ``address``; pass the results to ``finish`` as they
+    finish (every task finished since the last call).
 
     ``failed`` turns a task that failed for good (``KilledWorker`` after repeated worker deaths,
     or an error inside grading) into a result that records why. Returns the number of workers
@@ -95,14 +96,17 @@ def on_cluster(
             )
             subs[future.key] = (future, sub)
         with client.as_current():
-            for future in as_completed([f for f, _ in subs.values()]):
-                sub = subs[future.key][1]
-                try:
-                    result = future.result()
-                except Exception as exc:  # KilledWorker, or grading itself failed twice
-                    result = failed(bundles[sub.assignment], sub, exc)
-                finish(result)
-                future.release()
+            for done in as_completed([f for f, _ in subs.values()]).batches():  # all that have finished
+                results = []
+                for future in done:
+                    sub = subs[future.key][1]
+                    try:
+                        results.append(future.result())
+                    except Exception as exc:  # KilledWorker, or grading itself failed twice
+                        results.append(failed(bundles[sub.assignment], sub, exc))
+                finish(results)
+                for future in done:
+                    future.release()
         for task in bundle_tasks.values():
             task.release()
         return workers

@@ -7,7 +7,9 @@ then ``Autograde.autograde_preprocessors``). The engine runs the same steps, spl
   (:data:`EXECUTE`, nbgrader's ``Execute`` bounded by the limits);
 * the kit's one addition, after :data:`AFTER_EXECUTE`: each test cell's verdict is decided from
   the observations against the answer key (:mod:`.verdicts`);
-* :data:`RECORD` in the one writer, against the course gradebook.
+* :data:`RECORD` in the one writer, against the course gradebook: :func:`.writer.record_many`
+  writes, in one transaction per batch, exactly the rows these steps write (``tests/test_writer.py``
+  compares them row for row with the steps themselves, run by :func:`.writer.record_each`).
 
 ``tests/test_pipeline.py`` checks that these lists are exactly nbgrader's defaults. A course whose
 ``nbgrader_config.py`` changes either list is refused with a sentence that says so

@@ -19,7 +19,7 @@ from .limits import Limits
 from .results import SubmissionResult
 from .status import SubmissionStatus
 from .submission import Submission, find_submissions
-from .writer import record
+from .writer import record_many
 
 __all__ = ["AutogradeRun", "Submission", "autograde", "autograde_class", "default_jobs", "find_submissions"]
 
@@ -55,6 +55,10 @@ def ensure_in_gradebook(course: Path, assignment: str, url: str) -> None:
 
 Progress = Callable[[SubmissionStatus], None]
 
+#: The most results the writer records in one transaction: it records what has arrived, in
+#: batches of up to this many, so that progress shows while the workers grade on.
+BATCH = 50
+
 
 def autograde_class(
     course: Path,
@@ -69,7 +73,8 @@ def autograde_class(
     """Grade every submission of every assignment in ``assignments`` in one go: one pool of ``jobs``
     worker processes (default: all cores) or the Dask cluster at ``cluster`` (default: the course
     config's ``c.AdCourse.cluster``) grades them all, mixed, while this process alone writes the
-    gradebook as each result arrives. Returns each assignment's run.
+    gradebook as results arrive (what has arrived, in one transaction of up to :data:`BATCH`).
+    Returns each assignment's run.
 
     A worker process that dies is replaced and its submission graded again; a submission that fails
     twice is recorded as ungradable with the reason, and the rest of the class is graded regardless.
@@ -92,12 +97,14 @@ def autograde_class(
     runs = {a: AutogradeRun(a, jobs=jobs) for a in assignments}
     fingerprints = {(s.assignment, s.student): s.fingerprint for s in submissions}
 
-    def finish(result: SubmissionResult) -> None:
-        fingerprint = fingerprints[(result.assignment, result.student)]
-        status = record(course, url, replace(result, fingerprint=fingerprint), config)  # which files it is of
-        runs[result.assignment].statuses.append(status)
-        if on_graded:
-            on_graded(status)
+    def finish(results: list[SubmissionResult]) -> None:
+        # each with the fingerprint of the files it is of
+        results = [replace(r, fingerprint=fingerprints[(r.assignment, r.student)]) for r in results]
+        for start in range(0, len(results), BATCH):
+            for status in record_many(course, url, results[start : start + BATCH], config):
+                runs[status.assignment].statuses.append(status)
+                if on_graded:
+                    on_graded(status)
 
     def bundles() -> Iterator[tuple[str, AssignmentBundle]]:
         """Each assignment's bundle, in order, built ``jobs`` at a time: the answer keys' trusted

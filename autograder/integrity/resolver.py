@@ -100,6 +100,8 @@ class Resolver(ast.NodeVisitor):
         if self.scopes and name in self.nb.helpers:  # read at call time, when tests may have bound it
             origins = sorted(self.nb.helpers[name])
             return True, next((o for o in origins if is_adlib(o)), origins[0])
+        if name == "adlib":  # bound by no cell (the grader strips the tests' reference imports):
+            return False, "adlib"  # code reading it counts on the reference being there
         return False, "builtins" if name == "__builtins__" else None
 
     def is_builtin(self, node: ast.AST, *names: str) -> str | None:

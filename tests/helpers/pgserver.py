@@ -230,3 +230,25 @@ class PgServer:
             return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no server log)"
+
+
+def copy_gradebook(src: str, dest: str) -> None:
+    """Every row of the nbgrader gradebook at the SQLAlchemy URL ``src`` into the empty database at
+    ``dest`` (nbgrader makes its tables; the ids are kept): a released course's gradebook, on
+    PostgreSQL, without running ``nbgrader generate_assignment`` again."""
+    from nbgrader.api import Base, Gradebook
+    from sqlalchemy import create_engine, insert, select
+
+    Gradebook(dest).close()  # nbgrader's tables, its alembic version and the default course
+    source, target = create_engine(src), create_engine(dest)
+    try:
+        with source.connect() as read, target.begin() as write:
+            for table in Base.metadata.sorted_tables:
+                if table.name == "course":
+                    write.execute(table.delete())
+                found = [dict(r._mapping) for r in read.execute(select(table))]
+                if found:
+                    write.execute(insert(table), found)
+    finally:
+        source.dispose()
+        target.dispose()

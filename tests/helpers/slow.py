@@ -10,6 +10,7 @@ from __future__ import annotations
 
 SLOW = {
     "test_postgres.py": "a PostgreSQL server, the class graded into it",
+    "test_writer.py::test_batches_write_the_rows_nbgrader_writes_on_postgresql": "a PostgreSQL server",
     "test_cluster.py": "a Dask cluster of worker processes",
     "test_sandbox.py": "every fault of the sandbox corpus, graded in bubblewrap",
     "test_browser.py": "headless Chromium against a real JupyterLab",
@@ -20,6 +21,7 @@ SLOW = {
     # The course demo (adcourse demo); tests/test_demo.py, adlib's worked examples, takes seconds.
     "test_adcourse.py::test_demo_on_one_real_assignment": "the demo's class graded on a real assignment",
     "test_benchmarks.py::test_autograde_benchmark_quick_run_grades_like_stock_nbgrader": "a timed grading",
+    "test_benchmarks.py::test_scale_benchmark_quick_run_records_like_the_per_result_path": "a2 graded",
     "test_benchmarks.py::test_quick_run_writes_every_table_with_its_columns": "all benchmarks, quick",
     "test_benchmarks.py::test_quick_run_records_the_machine_and_the_agreement_checks": "benchmarks, quick",
     "test_benchmarks.py::test_quick_run_reports_every_experiment": "all benchmarks, quick",

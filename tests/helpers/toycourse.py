@@ -157,6 +157,7 @@ cell = "double"
 find = "2 * x"
 replace = "3 * x"
 loses = ["test-two", "test-more"]
+violates = ["double"]
 """
 SQUARE_DOUBLES = """
 [[mutant]]
@@ -167,6 +168,7 @@ cell = "square"
 find = "x * x"
 replace = "x + x"
 loses = ["test-square"]
+violates = ["square"]
 """
 # x + x equals 2 * x everywhere, so no test can catch it: a corpus claiming otherwise is wrong.
 HARMLESS = """
@@ -178,6 +180,20 @@ cell = "double"
 find = "2 * x"
 replace = "x + x"
 loses = ["test-two"]
+violates = ["double"]
+"""
+
+# The requirements table of the toy notebook (the format of assignments/NAME/requirements.toml).
+REQUIREMENTS = """
+[[requirement]]
+id = "double"
+text = "double(x) returns 2 x"
+tests = ["test-two", "test-more"]
+
+[[requirement]]
+id = "square"
+text = "square(x) returns x squared"
+tests = ["test-square"]
 """
 
 
