@@ -214,8 +214,12 @@ def check_assignment(
     workdir: Path | None = None,
     compare_stock: bool | int = False,
     jobs: int | None = None,
+    mutants: list[Mutant] | None = None,
 ) -> AssignmentCheck:
     """Run the checks for assignment ``name`` and return what they found.
+
+    ``mutants``: the edited answer keys to grade (default: the assignment's corpus of typical
+    mistakes, ``tests/mutants/NAME.toml``); e.g. correct alternatives, which must lose nothing.
 
     ``compare_stock``: ``True`` grades every submission with stock nbgrader too, a number ``N`` the
     key, the blank release and ``N`` typical mistakes spread evenly over the corpus.
@@ -251,7 +255,8 @@ def check_assignment(
 
         _submit(scratch, KEY, name, key)
         _submit(scratch, BLANK, name, release)
-        mutants = load_mutants(mutants_file(name)) if mutants_file(name).is_file() else []
+        if mutants is None:
+            mutants = load_mutants(mutants_file(name)) if mutants_file(name).is_file() else []
         for m in mutants:
             if m.notebook not in key:
                 raise ValueError(

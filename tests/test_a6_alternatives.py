@@ -8,12 +8,10 @@ case is the answer key with one solution cell edited, graded in one run as `adco
 the typical mistakes of tests/mutants.
 """
 
-from pathlib import Path
-
 import pytest
+from helpers.alternatives import lost
 
-from autograder import check as check_module
-from autograder.check import check_assignment
+from autograder.check import AssignmentCheck, check_assignment
 from autograder.mutants import Mutant
 
 NAME = "a6_activations_sgd"
@@ -130,20 +128,8 @@ CASCADES = {
 
 
 @pytest.fixture(scope="module")
-def graded():
-    cases = CORRECT + list(CASCADES)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(check_module, "mutants_file", lambda name: Path(__file__))
-    patch.setattr(check_module, "load_mutants", lambda path: cases)
-    try:
-        yield check_assignment(NAME, jobs=1)
-    finally:
-        patch.undo()
-
-
-def _lost(result, name: str) -> dict[str, float]:
-    (found,) = [m for m in result.mutants if m.mutant.name == name]
-    return {cell.rsplit("/", 1)[-1]: points for cell, points in found.lost.items()}
+def graded() -> AssignmentCheck:
+    return check_assignment(NAME, mutants=CORRECT + list(CASCADES))
 
 
 def test_the_key_earns_full_marks(graded) -> None:
@@ -152,9 +138,9 @@ def test_the_key_earns_full_marks(graded) -> None:
 
 @pytest.mark.parametrize("name", [c.name for c in CORRECT])
 def test_a_correct_alternative_earns_full_marks(graded, name) -> None:
-    assert _lost(graded, name) == {}, graded.summary()
+    assert lost(graded, name) == {}, graded.summary()
 
 
 @pytest.mark.parametrize("case", list(CASCADES), ids=lambda c: c.name)
 def test_a_mistake_costs_points_in_its_own_test_only(graded, case) -> None:
-    assert set(_lost(graded, case.name)) == CASCADES[case], graded.summary()
+    assert set(lost(graded, case.name)) == CASCADES[case], graded.summary()

@@ -17,6 +17,10 @@ SLOW = {
     "test_lectures.py": "every lecture executed top to bottom",
     "test_assignments.py": "the proof of every assignment's tests (key, blank, mutants)",
     "test_check_harness.py": "the assignment proof on a toy course, one grading per mutant",
+    "test_a1_alternatives.py": "a1's correct alternatives and one-task slips, graded",
+    "test_a3_alternatives.py": "a3's correct alternatives and one-task slips, graded",
+    "test_a4_alternatives.py": "a4's correct alternatives and one-task slips, graded",
+    "test_a6_alternatives.py": "a6's correct alternatives and one-task slips, graded",
     "test_adcourse.py::test_check": "adcourse check on a toy course, one grading per mutant",
     # The course demo (adcourse demo); tests/test_demo.py, adlib's worked examples, takes seconds.
     "test_adcourse.py::test_demo_on_one_real_assignment": "the demo's class graded on a real assignment",
