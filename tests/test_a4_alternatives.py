@@ -9,11 +9,12 @@ key with one solution cell edited, graded in one run as `adcourse check` grades 
 of tests/mutants.
 """
 
+import functools
+
 import pytest
-from helpers.alternatives import lost
+from helpers.alternatives import assert_key_full, assert_loses_nothing, assert_loses_only, case
 
 from autograder.check import AssignmentCheck, check_assignment
-from autograder.mutants import Mutant
 
 NAME = "a4_linear_layer"
 NOTEBOOK = "linear_layer.ipynb"
@@ -59,8 +60,7 @@ _KEY_PREDICT = """    Z, _ = mlp_forward(params, X)
     return np.argmax(Z, axis=1)"""
 
 
-def _case(name: str, cell: str, find: str, replace: str) -> Mutant:
-    return Mutant(name, name, NOTEBOOK, cell, find, replace, ("none",))
+_case = functools.partial(case, NOTEBOOK)
 
 
 CORRECT = [
@@ -156,14 +156,14 @@ def graded() -> AssignmentCheck:
 
 
 def test_the_key_earns_full_marks(graded) -> None:
-    assert graded.key_score == graded.max_score == 100, graded.summary()
+    assert_key_full(graded)
 
 
 @pytest.mark.parametrize("name", [c.name for c in CORRECT])
 def test_a_correct_alternative_earns_full_marks(graded, name) -> None:
-    assert lost(graded, name) == {}, graded.summary()
+    assert_loses_nothing(graded, name)
 
 
 @pytest.mark.parametrize("case", list(CASCADES), ids=lambda c: c.name)
 def test_a_mistake_costs_points_in_its_own_test_only(graded, case) -> None:
-    assert set(lost(graded, case.name)) == {CASCADES[case]}, graded.summary()
+    assert_loses_only(graded, case.name, CASCADES[case])

@@ -8,11 +8,12 @@ case is the answer key with one solution cell edited, graded in one run as `adco
 the typical mistakes of tests/mutants.
 """
 
+import functools
+
 import pytest
-from helpers.alternatives import lost
+from helpers.alternatives import assert_key_full, assert_loses_nothing, assert_loses_only, case
 
 from autograder.check import AssignmentCheck, check_assignment
-from autograder.mutants import Mutant
 
 NAME = "a6_activations_sgd"
 NOTEBOOK = "activations_sgd.ipynb"
@@ -81,8 +82,7 @@ _KEY_SGD = """    if velocity is None:
     return new_params, new_velocity"""
 
 
-def _case(name: str, cell: str, find: str, replace: str) -> Mutant:
-    return Mutant(name, name, NOTEBOOK, cell, find, replace, ("none",))
+_case = functools.partial(case, NOTEBOOK)
 
 
 CORRECT = [
@@ -133,14 +133,14 @@ def graded() -> AssignmentCheck:
 
 
 def test_the_key_earns_full_marks(graded) -> None:
-    assert graded.key_score == graded.max_score == 100, graded.summary()
+    assert_key_full(graded)
 
 
 @pytest.mark.parametrize("name", [c.name for c in CORRECT])
 def test_a_correct_alternative_earns_full_marks(graded, name) -> None:
-    assert lost(graded, name) == {}, graded.summary()
+    assert_loses_nothing(graded, name)
 
 
 @pytest.mark.parametrize("case", list(CASCADES), ids=lambda c: c.name)
 def test_a_mistake_costs_points_in_its_own_test_only(graded, case) -> None:
-    assert set(lost(graded, case.name)) == CASCADES[case], graded.summary()
+    assert_loses_only(graded, case.name, CASCADES[case])
