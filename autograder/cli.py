@@ -229,7 +229,10 @@ def _feedback(args: argparse.Namespace) -> int:
     course = _course(args)
     assignment_dir(course, args.name)
     students = [args.student] if args.student else None
-    done = write_class_feedback(course, args.name, students, progress=True)
+    from .engine.backends import default_jobs
+
+    jobs = args.jobs or default_jobs()
+    done = write_class_feedback(course, args.name, students, progress=True, jobs=jobs)
     if not done.written and not done.failed:
         raise CourseError(
             f"no autograded submission of {args.name}"
@@ -481,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("feedback", help="write per-student HTML feedback")
     p.add_argument("name", help="the assignment")
     p.add_argument("--student", help="only this student (default: everyone autograded)")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.set_defaults(func=_feedback)
 
     p = command("report", help="grades as CSV, a report and a score histogram")

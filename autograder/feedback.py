@@ -1,17 +1,27 @@
 """Students' HTML feedback, by stock nbgrader's ``GenerateFeedback``, inside this process.
 
-``FeedbackWriter.write(NAME, S)`` does what ``nbgrader generate_feedback NAME --student S --force``
-does (through nbgrader's own ``NbGraderAPI.generate_feedback``, as the formgrader calls it), without
-starting a new Python for every student: after the first call, one student's feedback takes a
-fraction of a second instead of seconds. :func:`write_class_feedback` does it for a whole class
-(``adcourse feedback``, the demo) and keeps going past a student whose feedback fails.
+``FeedbackWriter.write(NAME, S)`` writes what ``nbgrader generate_feedback NAME --student S
+--force`` writes, byte for byte (``tests/test_feedback.py`` compares them), with nbgrader's own
+converter, preprocessors (``GetGrades``) and HTML template, but without what makes a class slow
+when it is done one student at a time: a new Python per student (the CLI), or a new converter and
+HTML exporter per student, whose Jinja templates are compiled anew each time (the formgrader's
+``NbGraderAPI.generate_feedback``). Here one converter, with one exporter, serves every student of
+the writer; :func:`write_class_feedback` shares a class among worker processes
+(``adcourse feedback --jobs``) and keeps going past a student whose feedback fails.
+
+What a page costs is then nbconvert's: rendering the notebook (Pygments highlighting, Markdown)
+and its BeautifulSoup pass over the page, a few tenths of a second per notebook and core
+(``benchmarks/bench_scale.py`` measures it).
 """
 
 from __future__ import annotations
 
 import glob
+import multiprocessing
+import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +29,56 @@ from typing import Any
 from .config import load_config
 from .nbgrader_cli import NbgraderError
 
+#: Students a worker process takes at a time (one round trip per chunk).
+CHUNK = 8
+
+
+def _feedback_app(api: Any) -> Any:
+    """nbgrader's ``GenerateFeedback`` for ``api``'s course, configured as the formgrader's
+    ``NbGraderAPI.generate_feedback`` configures it, whose exporter is made on its first start and
+    reused by every later one (nbgrader's own run over a whole class does the same)."""
+    from nbconvert.writers import FilesWriter
+    from nbgrader.converters import GenerateFeedback
+    from traitlets.config import Config
+
+    class ReusedExporter(GenerateFeedback):
+        """``BaseConverter.start`` with the exporter made once. The writer is new at every start,
+        as in stock nbgrader: a ``FilesWriter`` makes its output folder only when its
+        ``build_directory`` changes, so a reused one would not remake a folder nbgrader removed
+        to write the same student's page again."""
+
+        exporter: Any = None
+
+        def start(self) -> None:
+            self.init_notebooks()
+            self.writer = FilesWriter(parent=self, config=self.config)
+            if self.exporter is None:
+                exporter = self.exporter_class(parent=self, config=self.config)
+                for pp in self.preprocessors:
+                    exporter.register_preprocessor(pp)
+                self.exporter = exporter
+            here = os.getcwd()
+            os.chdir(self.coursedir.root)
+            try:
+                self.convert_notebooks()
+            finally:
+                os.chdir(here)
+
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    app = ReusedExporter(coursedir=api.coursedir, parent=api)
+    app.update_config(config)
+    app.force = True
+    return app
+
 
 class FeedbackWriter:
     """Writes ``feedback/<student>/<assignment>/`` from the autograded notebooks and the gradebook."""
 
     def __init__(self, course: Path) -> None:
-        self.course = course
+        self.course = Path(course)
         self._api: Any = None
+        self._app: Any = None
 
     def _nbgrader(self) -> Any:
         """nbgrader's API on this course, with the course's ``nbgrader_config.py`` (built once)."""
@@ -52,12 +105,18 @@ class FeedbackWriter:
         feedback: an earlier feedback of that student for this assignment, which no longer matches
         the gradebook, is removed. Raises :class:`NbgraderError` with nbgrader's log if it fails.
         """
+        from nbgrader.utils import capture_log, temp_attrs
+
         target = self.folder(assignment, student)
         if not any(self.folder(assignment, student, "autograded").glob("*.ipynb")):
             if target.exists():
                 shutil.rmtree(target)
             return False
-        result = self._nbgrader().generate_feedback(assignment, student, force=True)
+        api = self._nbgrader()
+        if self._app is None:
+            self._app = _feedback_app(api)
+        with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student, notebook_id="*"):
+            result = capture_log(self._app)
         if not result.get("success"):
             tail = "\n".join((result.get("log", "") + result.get("error", "")).strip().splitlines()[-15:])
             raise NbgraderError(
@@ -74,6 +133,15 @@ class ClassFeedback:
     without: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
 
+    def add(self, student: str, outcome: bool | str) -> None:
+        """Record one student's outcome: True (written), False (none to write) or the error."""
+        if outcome is True:
+            self.written.append(student)
+        elif outcome is False:
+            self.without.append(student)
+        else:
+            self.failed[student] = str(outcome)
+
 
 def students_to_feed_back(writer: FeedbackWriter, assignment: str) -> list[str]:
     """Students with an autograded copy of ``assignment``, or an earlier feedback to bring up to date."""
@@ -84,29 +152,84 @@ def students_to_feed_back(writer: FeedbackWriter, assignment: str) -> list[str]:
     return sorted(found)
 
 
+# ---------------------------------------------------------------- a class, in worker processes
+
+_WORKER: FeedbackWriter | None = None  # this worker process's writer
+
+
+def _start_worker(course: str) -> None:
+    global _WORKER
+    _WORKER = FeedbackWriter(Path(course))
+
+
+def _write_chunk(assignment: str, students: list[str]) -> list[tuple[str, bool | str]]:
+    """In a worker: each student's outcome (see :meth:`ClassFeedback.add`)."""
+    assert _WORKER is not None, "the worker was not started"
+    return [(student, _outcome(_WORKER, assignment, student)) for student in students]
+
+
+def _outcome(writer: FeedbackWriter, assignment: str, student: str) -> bool | str:
+    try:
+        return writer.write(assignment, student)
+    except NbgraderError as error:
+        return str(error)
+
+
+def _outcomes(
+    course: Path, assignment: str, todo: list[str], jobs: int, chunk: int
+) -> Iterator[tuple[str, bool | str]]:
+    """Each student's outcome, in order: here, or from ``jobs`` worker processes that take
+    ``chunk`` students at a time (here when there is only one chunk)."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, not {chunk}")
+    if jobs <= 1 or len(todo) <= chunk:
+        writer = FeedbackWriter(course)
+        for student in todo:
+            yield student, _outcome(writer, assignment, student)
+        return
+    chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
+    context = multiprocessing.get_context("spawn")
+    start = {"initializer": _start_worker, "initargs": (str(course),)}
+    with ProcessPoolExecutor(jobs, mp_context=context, **start) as pool:
+        for outcomes in pool.map(_write_chunk, [assignment] * len(chunks), chunks):
+            yield from outcomes
+
+
 def write_class_feedback(
-    course: Path, assignment: str, students: Iterable[str] | None = None, progress: bool = False
+    course: Path,
+    assignment: str,
+    students: Iterable[str] | None = None,
+    progress: bool = False,
+    jobs: int = 1,
+    chunk: int = CHUNK,
+    on_student: Callable[[str, bool | str], None] | None = None,
 ) -> ClassFeedback:
     """Write (or refresh) the feedback of ``students`` (default: everyone graded) for ``assignment``.
 
-    One student's failure is recorded in :attr:`ClassFeedback.failed` and the others still get
-    theirs; a student without an autograded notebook gets none and loses a stale one.
+    ``jobs`` worker processes share the class, ``chunk`` students at a time (``jobs=1``: all in
+    this process). One student's failure is
+    recorded in :attr:`ClassFeedback.failed` and the others still get theirs; a student without an
+    autograded notebook gets none and loses a stale one. ``on_student(student, outcome)`` is called
+    as each is done.
     """
-    writer = FeedbackWriter(course)
-    todo = list(students) if students is not None else students_to_feed_back(writer, assignment)
+    course = Path(course)
+    if students is None:
+        students = students_to_feed_back(FeedbackWriter(course), assignment)
+    todo = list(students)
     done = ClassFeedback()
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"feedback {assignment}", unit="student")
-    for student in todo:
-        try:
-            (done.written if writer.write(assignment, student) else done.without).append(student)
-        except NbgraderError as error:
-            done.failed[student] = str(error)
+    try:
+        for student, outcome in _outcomes(course, assignment, todo, jobs, chunk):
+            done.add(student, outcome)
+            if on_student is not None:
+                on_student(student, outcome)
+            if bar is not None:
+                bar.update()
+    finally:
         if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
+            bar.close()
     return done

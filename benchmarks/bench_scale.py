@@ -23,6 +23,11 @@ by student and cell): otherwise ``BenchmarkMismatch``. Results/s = results / sec
 (gradebook, autograded notebooks and status files). On SQLite, and on PostgreSQL when its server
 binaries are on the machine (a throwaway server, as the tests start: ``tests/helpers/pgserver.py``).
 
+Then the report and the feedback of the whole class, and of the peer's students, each against
+stock nbgrader (``_scale_class.py``: ``adcourse report`` vs ``nbgrader export``, ``adcourse
+feedback`` vs ``nbgrader generate_feedback``, with the same rows and pages, and the peak memory of
+each at both class sizes).
+
 Not part of ``run_all.py``: the full run takes minutes.
 
     .venv/bin/python benchmarks/bench_scale.py [--quick] [--students 2000] [--peer 200] \\
@@ -43,6 +48,7 @@ from typing import Any
 
 import nbformat
 from _report import Table, machine_info, write_results
+from _scale_class import ClassTiming, class_table, time_feedback, time_report
 
 REPO = Path(__file__).resolve().parents[1]
 for path in (REPO, REPO / "tests"):
@@ -51,7 +57,7 @@ for path in (REPO, REPO / "tests"):
 
 from autograder.check import scratch_course  # noqa: E402
 from autograder.config import cell_timeout, db_url, load_config  # noqa: E402
-from autograder.engine.backends import grade  # noqa: E402
+from autograder.engine.backends import default_jobs, grade  # noqa: E402
 from autograder.engine.bundle import build_bundle  # noqa: E402
 from autograder.engine.limits import Limits  # noqa: E402
 from autograder.engine.results import SubmissionResult  # noqa: E402
@@ -70,7 +76,8 @@ LATE = "2030-01-02 00:00:00 UTC"
 
 METHOD = (
     "Written by `python benchmarks/bench_scale.py`: the same graded results recorded both ways, "
-    "interleaved in rounds of 50 (see the script's docstring)."
+    "interleaved in rounds of 50, then the class's report and feedback against stock nbgrader "
+    "(see the script's docstring)."
 )
 
 
@@ -251,6 +258,27 @@ def measure(
     )
 
 
+def measure_classes(course: Path, jobs: int) -> list[ClassTiming]:
+    """Report and feedback of the SQLite classes :func:`measure` left: the peer's students, then
+    (if it is larger) the whole class."""
+    small, big = (course.parent / f"SQLite-{name}" for name in ("peer", "batched"))
+    sizes = [small] + ([big] if _students(big) > _students(small) else [])
+    timings: list[ClassTiming] = []
+    peer_feedback = None
+    for folder in sizes:
+        work = Path(tempfile.mkdtemp(prefix="class-", dir=course.parent))
+        timings.append(time_report(folder, ASSIGNMENT, work))
+        timings.append(time_feedback(folder, ASSIGNMENT, work, jobs, peer_feedback))
+        peer_feedback = peer_feedback or timings[-1]
+        for t in timings[-2:]:
+            print(f"{t.task} of {t.students}: {t.seconds:.1f} s, peak {t.rss_mib:.0f} MiB", flush=True)
+    return timings
+
+
+def _students(course: Path) -> int:
+    return sum(1 for p in (course / "autograded").glob(f"*/{ASSIGNMENT}") if p.is_dir())
+
+
 def postgres_url_maker():
     """A throwaway PostgreSQL server and a maker of databases (a copy of the released gradebook),
     or ``(None, None)`` without PostgreSQL's server binaries."""
@@ -340,6 +368,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         say(timings[-1])
+        jobs = default_jobs()
+        class_timings = measure_classes(course, jobs)
         if not args.no_postgres:
             server, url_of = postgres_url_maker()
             if server is not None:
@@ -348,7 +378,8 @@ def main(argv: list[str] | None = None) -> None:
                     say(timings[-1])
                 finally:
                     server.stop()
-    print(write_results(args.out, [scale_table(timings)], info, args.quick, METHOD))
+    tables = [scale_table(timings), class_table(class_timings, ASSIGNMENT, jobs)]
+    print(write_results(args.out, tables, info, args.quick, METHOD))
 
 
 if __name__ == "__main__":

@@ -116,6 +116,23 @@ def test_feedback_holds_no_hidden_test(toy_class: tuple[Path, list[dict]]) -> No
     assert "hidden tests ran here" in _feedback_text(course / "feedback" / "key" / "toy" / "toy.html")
 
 
+def test_feedback_on_hostile_notebooks_is_stock_nbgrader_s(
+    toy_class: tuple[Path, list[dict]], tmp_path: Path
+) -> None:
+    """Whatever an attack left in its notebook, its page is what stock nbgrader writes, byte for byte."""
+    course, attacks = toy_class
+    copy = tmp_path / "stock"
+    shutil.copytree(course.parent, copy, ignore=shutil.ignore_patterns("feedback"))
+    done = write_class_feedback(course, "toy", jobs=2, chunk=4)
+    assert not done.failed and len(done.written) >= len(attacks)
+    run_nbgrader(copy / "course", "generate_feedback", "toy", "--force")
+    for student in done.written:
+        page = Path(student) / "toy" / "toy.html"
+        assert (course / "feedback" / page).read_bytes() == (
+            copy / "course" / "feedback" / page
+        ).read_bytes(), student
+
+
 def test_the_stock_setting_shows_hidden_tests_again(
     toy_class: tuple[Path, list[dict]], tmp_path: Path
 ) -> None:

@@ -1,0 +1,113 @@
+"""Feedback pages are stock nbgrader's, byte for byte, however the class is shared out.
+
+The toy class (``helpers.toycourse``: the key, a blank, wrong and partial answers, a kernel that
+loops and one that dies, unreadable and missing notebooks) is graded once; stock ``nbgrader
+generate_feedback toy --force`` writes every page in one copy of the course, and
+:func:`write_class_feedback` writes them here, in this process and in worker processes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers.toycourse import EXPECTED, released_toy
+
+from autograder.engine import Limits, autograde
+from autograder.feedback import FeedbackWriter, write_class_feedback
+from autograder.nbgrader_cli import run_nbgrader
+
+STUDENTS = tuple(EXPECTED)
+LIMITS = Limits(cell_timeout=10, notebook_timeout=60)
+
+
+def pages(course: Path) -> dict[str, bytes]:
+    """Every file under ``course/feedback``, by its path there."""
+    root = course / "feedback"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy class, autograded; its root (``course/`` and ``assignments/``)."""
+    root = tmp_path_factory.mktemp("feedback-toy")
+    course = released_toy(root / "made").copy(root / "graded", STUDENTS)
+    autograde(course, "toy", jobs=2, limits=LIMITS)
+    return course.parent
+
+
+@pytest.fixture(scope="module")
+def stock(graded: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The pages stock nbgrader writes for the whole class."""
+    copy = tmp_path_factory.mktemp("feedback-stock") / "root"
+    shutil.copytree(graded, copy)
+    run_nbgrader(copy / "course", "generate_feedback", "toy", "--force")
+    return pages(copy / "course")
+
+
+def _fresh(graded: Path, dest: Path) -> Path:
+    shutil.copytree(graded, dest)
+    return dest / "course"
+
+
+def test_stock_nbgrader_writes_a_page_per_autograded_student(stock: dict[str, bytes]) -> None:
+    written = {name.split("/")[0] for name in stock if name.endswith(".html")}
+    assert written and written <= set(STUDENTS)
+    assert {"key", "blank", "wrong"} <= written
+
+
+@pytest.mark.parametrize("jobs, chunk", [(1, 8), (2, 1)], ids=["in-process", "two-workers"])
+def test_class_feedback_is_stock_nbgrader_s_byte_for_byte(
+    graded: Path, stock: dict[str, bytes], tmp_path: Path, jobs: int, chunk: int
+) -> None:
+    course = _fresh(graded, tmp_path / "root")
+    seen: list[str] = []
+    done = write_class_feedback(
+        course, "toy", jobs=jobs, chunk=chunk, on_student=lambda student, _: seen.append(student)
+    )
+    assert not done.failed
+    assert sorted(done.written) == sorted({name.split("/")[0] for name in stock})
+    assert seen == sorted(done.written + done.without)
+    mine = pages(course)
+    assert sorted(mine) == sorted(stock)
+    differ = [name for name in stock if mine[name] != stock[name]]
+    assert differ == []
+
+
+def test_one_writer_writes_student_after_student_like_stock(
+    graded: Path, stock: dict[str, bytes], tmp_path: Path
+) -> None:
+    """The converter and exporter one writer reuses carry nothing from one student to the next, and
+    write the same student twice in a row (nbgrader removes the folder in between)."""
+    course = _fresh(graded, tmp_path / "root")
+    writer = FeedbackWriter(course)
+    for student in ("wrong", "wrong", "key", "wrong", "blank"):
+        assert writer.write("toy", student)
+    mine = pages(course)
+    for student in ("key", "wrong", "blank"):
+        assert mine[f"{student}/toy/toy.html"] == stock[f"{student}/toy/toy.html"], student
+
+
+def test_a_student_that_fails_in_a_worker_fails_alone(graded: Path, tmp_path: Path) -> None:
+    course = _fresh(graded, tmp_path / "root")
+    shutil.copytree(course / "autograded" / "key", course / "autograded" / "ghost")
+    done = write_class_feedback(course, "toy", jobs=2, chunk=1)
+    assert list(done.failed) == ["ghost"]
+    assert "nbgrader generate_feedback toy --student ghost failed" in done.failed["ghost"]
+    assert {"key", "blank", "wrong"} <= set(done.written)
+    assert (course / "feedback" / "key" / "toy" / "toy.html").is_file()
+    assert not (course / "feedback" / "ghost").exists()
+
+
+def test_a_stale_page_goes_when_the_autograded_notebook_does(graded: Path, tmp_path: Path) -> None:
+    course = _fresh(graded, tmp_path / "root")
+    assert write_class_feedback(course, "toy", students=["wrong"]).written == ["wrong"]
+    shutil.rmtree(course / "autograded" / "wrong")
+    done = write_class_feedback(course, "toy", students=["wrong"])
+    assert done.without == ["wrong"] and not (course / "feedback" / "wrong" / "toy").exists()
+
+
+def test_a_chunk_below_one_is_refused(graded: Path) -> None:
+    with pytest.raises(ValueError, match="chunk must be at least 1"):
+        write_class_feedback(graded / "course", "toy", chunk=0)
