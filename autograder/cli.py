@@ -232,8 +232,8 @@ def _feedback(args: argparse.Namespace) -> int:
     from .engine.backends import default_jobs
 
     jobs = args.jobs or default_jobs()
-    done = write_class_feedback(course, args.name, students, progress=True, jobs=jobs)
-    if not done.written and not done.failed:
+    done = write_class_feedback(course, args.name, students, progress=True, jobs=jobs, force=args.force)
+    if not done.written and not done.failed and not done.current:
         raise CourseError(
             f"no autograded submission of {args.name}"
             + (f" by {args.student}" if args.student else "")
@@ -242,6 +242,7 @@ def _feedback(args: argparse.Namespace) -> int:
     print(
         f"feedback for {args.name}: {len(done.written)} student(s) in "
         f"{course / 'feedback'}/<student>/{args.name}/"
+        + (f"; {len(done.current)} already up to date (--force writes them again)" if done.current else "")
     )
     for student in done.without:
         print(f"  {student}: no autograded notebook, no feedback")
@@ -485,6 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the assignment")
     p.add_argument("--student", help="only this student (default: everyone autograded)")
     p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--force", action="store_true", help="write every page again, also those already up to date"
+    )
     p.set_defaults(func=_feedback)
 
     p = command("report", help="grades as CSV, a report and a score histogram")

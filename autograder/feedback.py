@@ -7,7 +7,9 @@ when it is done one student at a time: a new Python per student (the CLI), or a 
 HTML exporter per student, whose Jinja templates are compiled anew each time (the formgrader's
 ``NbGraderAPI.generate_feedback``). Here one converter, with one exporter, serves every student of
 the writer; :func:`write_class_feedback` shares a class among worker processes
-(``adcourse feedback --jobs``) and keeps going past a student whose feedback fails.
+(``adcourse feedback --jobs``), keeps going past a student whose feedback fails, and leaves alone
+a page already made from exactly what it would be made from now (:mod:`.feedback_state`), so that
+a class fed back as it was graded (``adcourse watch``) costs nothing more.
 
 What a page costs is then nbconvert's: rendering the notebook (Pygments highlighting, Markdown)
 and its BeautifulSoup pass over the page, a few tenths of a second per notebook and core
@@ -17,6 +19,7 @@ and its BeautifulSoup pass over the page, a few tenths of a second per notebook 
 from __future__ import annotations
 
 import glob
+import hashlib
 import multiprocessing
 import os
 import shutil
@@ -26,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import load_config
+from .config import db_url, load_config
+from .feedback_state import FeedbackState, folder_digest, gradebook_inputs, made_by
 from .nbgrader_cli import NbgraderError
 
 #: Students a worker process takes at a time (one round trip per chunk).
@@ -98,20 +102,50 @@ class FeedbackWriter:
         directory = getattr(coursedir, f"{step}_directory")
         return Path(coursedir.format_path(directory, student, assignment))
 
-    def write(self, assignment: str, student: str) -> bool:
+    def inputs(self, assignment: str, students: Iterable[str]) -> dict[str, str]:
+        """``{student: fingerprint}`` of everything each student's page is made from
+        (:mod:`autograder.feedback_state`): the gradebook in one query for all of them."""
+        students = list(students)
+        how = made_by(self.course)
+        book = gradebook_inputs(db_url(self.course), assignment, students)
+        return {
+            student: hashlib.sha256(
+                "\n".join(
+                    (
+                        how,
+                        book.get(student, ""),
+                        folder_digest(self.folder(assignment, student, "autograded")),
+                    )
+                ).encode("utf-8")
+            ).hexdigest()
+            for student in students
+        }
+
+    def is_current(self, assignment: str, student: str, inputs: str) -> bool:
+        """Whether the student's pages were written from ``inputs`` and are untouched since."""
+        return FeedbackState(self.course, assignment).is_current(
+            student, inputs, self.folder(assignment, student)
+        )
+
+    def write(self, assignment: str, student: str, inputs: str | None = None) -> bool:
         """Write the student's feedback, replacing any earlier one; whether there is any.
 
         A submission without an autograded notebook (none submitted, or none readable) has no
         feedback: an earlier feedback of that student for this assignment, which no longer matches
         the gradebook, is removed. Raises :class:`NbgraderError` with nbgrader's log if it fails.
+        The pages are recorded as written from ``inputs`` (by default, :meth:`inputs` now).
         """
         from nbgrader.utils import capture_log, temp_attrs
 
         target = self.folder(assignment, student)
+        state = FeedbackState(self.course, assignment)
+        state.forget(student)  # until the new pages are whole
         if not any(self.folder(assignment, student, "autograded").glob("*.ipynb")):
             if target.exists():
                 shutil.rmtree(target)
             return False
+        if inputs is None:
+            inputs = self.inputs(assignment, [student])[student]
         api = self._nbgrader()
         if self._app is None:
             self._app = _feedback_app(api)
@@ -122,25 +156,34 @@ class FeedbackWriter:
             raise NbgraderError(
                 f"nbgrader generate_feedback {assignment} --student {student} failed:\n{tail}"
             )
+        state.record(student, inputs, target)
         return True
+
+
+#: What became of one student's feedback: ``written``, ``without`` (no autograded notebook),
+#: ``current`` (already up to date) or ``failed``, with the error.
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    error: str = ""
 
 
 @dataclass
 class ClassFeedback:
-    """What :func:`write_class_feedback` did: who got feedback, who has none, whose failed and why."""
+    """What :func:`write_class_feedback` did: who got feedback, who has none, whose was already up
+    to date, whose failed and why."""
 
     written: list[str] = field(default_factory=list)
     without: list[str] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
 
-    def add(self, student: str, outcome: bool | str) -> None:
-        """Record one student's outcome: True (written), False (none to write) or the error."""
-        if outcome is True:
-            self.written.append(student)
-        elif outcome is False:
-            self.without.append(student)
+    def add(self, student: str, outcome: Outcome) -> None:
+        """Record one student's outcome."""
+        if outcome.kind == "failed":
+            self.failed[student] = outcome.error
         else:
-            self.failed[student] = str(outcome)
+            getattr(self, outcome.kind).append(student)
 
 
 def students_to_feed_back(writer: FeedbackWriter, assignment: str) -> list[str]:
@@ -162,34 +205,31 @@ def _start_worker(course: str) -> None:
     _WORKER = FeedbackWriter(Path(course))
 
 
-def _write_chunk(assignment: str, students: list[str]) -> list[tuple[str, bool | str]]:
-    """In a worker: each student's outcome (see :meth:`ClassFeedback.add`)."""
+def _write_chunk(assignment: str, todo: list[tuple[str, str]]) -> list[tuple[str, Outcome]]:
+    """In a worker: each ``(student, inputs)``'s outcome."""
     assert _WORKER is not None, "the worker was not started"
-    return [(student, _outcome(_WORKER, assignment, student)) for student in students]
+    return [(student, _outcome(_WORKER, assignment, student, inputs)) for student, inputs in todo]
 
 
-def _outcome(writer: FeedbackWriter, assignment: str, student: str) -> bool | str:
+def _outcome(writer: FeedbackWriter, assignment: str, student: str, inputs: str) -> Outcome:
     try:
-        return writer.write(assignment, student)
+        return Outcome("written" if writer.write(assignment, student, inputs) else "without")
     except NbgraderError as error:
-        return str(error)
+        return Outcome("failed", str(error))
 
 
 def _outcomes(
-    course: Path, assignment: str, todo: list[str], jobs: int, chunk: int
-) -> Iterator[tuple[str, bool | str]]:
-    """Each student's outcome, in order: here, or from ``jobs`` worker processes that take
-    ``chunk`` students at a time (here when there is only one chunk)."""
-    if chunk < 1:
-        raise ValueError(f"chunk must be at least 1, not {chunk}")
+    writer: FeedbackWriter, assignment: str, todo: list[tuple[str, str]], jobs: int, chunk: int
+) -> Iterator[tuple[str, Outcome]]:
+    """Each ``(student, inputs)``'s outcome, in order: here, or from ``jobs`` worker processes that
+    take ``chunk`` students at a time (here when there is only one chunk)."""
     if jobs <= 1 or len(todo) <= chunk:
-        writer = FeedbackWriter(course)
-        for student in todo:
-            yield student, _outcome(writer, assignment, student)
+        for student, inputs in todo:
+            yield student, _outcome(writer, assignment, student, inputs)
         return
     chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
     context = multiprocessing.get_context("spawn")
-    start = {"initializer": _start_worker, "initargs": (str(course),)}
+    start = {"initializer": _start_worker, "initargs": (str(writer.course),)}
     with ProcessPoolExecutor(jobs, mp_context=context, **start) as pool:
         for outcomes in pool.map(_write_chunk, [assignment] * len(chunks), chunks):
             yield from outcomes
@@ -202,33 +242,47 @@ def write_class_feedback(
     progress: bool = False,
     jobs: int = 1,
     chunk: int = CHUNK,
-    on_student: Callable[[str, bool | str], None] | None = None,
+    on_student: Callable[[str, Outcome], None] | None = None,
+    force: bool = False,
 ) -> ClassFeedback:
-    """Write (or refresh) the feedback of ``students`` (default: everyone graded) for ``assignment``.
+    """Bring the feedback of ``students`` (default: everyone graded) for ``assignment`` up to date.
 
-    ``jobs`` worker processes share the class, ``chunk`` students at a time (``jobs=1``: all in
-    this process). One student's failure is
-    recorded in :attr:`ClassFeedback.failed` and the others still get theirs; a student without an
-    autograded notebook gets none and loses a stale one. ``on_student(student, outcome)`` is called
-    as each is done.
+    A page written from exactly the autograded notebooks, gradebook entries and settings it would
+    be made from now, and untouched since, is left as it is (``current``) unless ``force``; the
+    others are written. ``jobs`` worker processes share the class, ``chunk`` students at a time
+    (``jobs=1``: all in this process). One student's failure is recorded in
+    :attr:`ClassFeedback.failed` and the others still get theirs; a student without an autograded
+    notebook gets none and loses a stale one. ``on_student(student, outcome)`` is called as each
+    is done.
     """
-    course = Path(course)
-    if students is None:
-        students = students_to_feed_back(FeedbackWriter(course), assignment)
-    todo = list(students)
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, not {chunk}")
+    writer = FeedbackWriter(Path(course))
+    todo = list(students) if students is not None else students_to_feed_back(writer, assignment)
+    inputs = writer.inputs(assignment, todo)
     done = ClassFeedback()
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"feedback {assignment}", unit="student")
+
+    def finish(student: str, outcome: Outcome) -> None:
+        done.add(student, outcome)
+        if on_student is not None:
+            on_student(student, outcome)
+        if bar is not None:
+            bar.update()
+
     try:
-        for student, outcome in _outcomes(course, assignment, todo, jobs, chunk):
-            done.add(student, outcome)
-            if on_student is not None:
-                on_student(student, outcome)
-            if bar is not None:
-                bar.update()
+        stale = []
+        for student in todo:
+            if not force and writer.is_current(assignment, student, inputs[student]):
+                finish(student, Outcome("current"))
+            else:
+                stale.append((student, inputs[student]))
+        for student, outcome in _outcomes(writer, assignment, stale, jobs, chunk):
+            finish(student, outcome)
     finally:
         if bar is not None:
             bar.close()

@@ -111,3 +111,76 @@ def test_a_stale_page_goes_when_the_autograded_notebook_does(graded: Path, tmp_p
 def test_a_chunk_below_one_is_refused(graded: Path) -> None:
     with pytest.raises(ValueError, match="chunk must be at least 1"):
         write_class_feedback(graded / "course", "toy", chunk=0)
+
+
+# ---------------------------------------------------------------- pages already up to date
+
+
+def _set_manual_score(course: Path, student: str, cell: str, score: float) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade(cell, "toy", "toy", student)
+        grade.manual_score = score
+        gb.db.commit()
+
+
+@pytest.fixture
+def fed(graded: Path, tmp_path: Path) -> Path:
+    """A copy of the class with every page written."""
+    course = _fresh(graded, tmp_path / "root")
+    assert not write_class_feedback(course, "toy").failed
+    return course
+
+
+def test_a_second_run_writes_nothing_that_is_up_to_date(fed: Path) -> None:
+    before = pages(fed)
+    done = write_class_feedback(fed, "toy", jobs=2, chunk=1)
+    assert done.written == [] and not done.failed
+    assert sorted(done.current) == sorted({name.split("/")[0] for name in before})
+    assert pages(fed) == before
+
+
+def test_a_changed_grade_makes_only_that_page_stale(fed: Path, stock: dict[str, bytes]) -> None:
+    _set_manual_score(fed, "wrong", "test-two", 2.5)
+    done = write_class_feedback(fed, "toy")
+    assert done.written == ["wrong"]
+    page = (fed / "feedback" / "wrong" / "toy" / "toy.html").read_bytes()
+    assert page != stock["wrong/toy/toy.html"] and b"2.5" in page
+
+
+def test_pages_changed_by_hand_or_regraded_are_written_again(fed: Path, stock: dict[str, bytes]) -> None:
+    (fed / "feedback" / "key" / "toy" / "toy.html").write_text("edited by hand")
+    shutil.rmtree(fed / "feedback" / "blank")
+    autograded = fed / "autograded" / "wrong" / "toy" / "toy.ipynb"
+    autograded.write_text(autograded.read_text() + "\n")  # the same notebook, other bytes
+    done = write_class_feedback(fed, "toy")
+    assert sorted(done.written) == ["blank", "key", "wrong"]
+    mine = pages(fed)
+    assert all(mine[f"{s}/toy/toy.html"] == stock[f"{s}/toy/toy.html"] for s in ("blank", "key", "wrong"))
+
+
+def test_new_settings_or_force_write_every_page(fed: Path) -> None:
+    every = sorted(write_class_feedback(fed, "toy").current)
+    assert write_class_feedback(fed, "toy", force=True).written == every
+    config = fed / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\n# a changed setting\n")
+    assert sorted(write_class_feedback(fed, "toy").written) == every
+
+
+def test_the_gradebook_fingerprint_follows_each_student_s_own_entries(fed: Path) -> None:
+    from nbgrader.api import Gradebook
+
+    from autograder.feedback_state import gradebook_inputs
+
+    url = f"sqlite:///{fed / 'gradebook.db'}"
+    before = gradebook_inputs(url, "toy")
+    assert {"key", "wrong"} <= set(before) and before["key"] != before["wrong"]
+    with Gradebook(url) as gb:
+        gb.find_comment("double", "toy", "toy", "wrong").manual_comment = "see me"
+        gb.find_grade("test-more", "toy", "toy", "key").extra_credit = 1.0
+        gb.db.commit()
+    after = gradebook_inputs(url, "toy")
+    changed = sorted(s for s in before if before[s] != after[s])
+    assert changed == ["key", "wrong"]
+    assert gradebook_inputs(url, "toy", ["wrong"]) == {"wrong": after["wrong"]}
