@@ -381,3 +381,91 @@ def test_scale_benchmark_quick_run_records_like_the_per_result_path(tmp_path: Pa
     assert (timing.n, timing.peer_n, len(timing.round_ratios)) == (12, 8, 1)
     table = bs.scale_table([timing])
     assert table.rows[0][:2] == ["SQLite", "12"] and table.met == (timing.batched_rate >= bs.GOAL)
+
+
+SCALE_SAMPLE = """# adlib benchmark results
+
+| machine | |
+|---|---|
+| date | 2026-01-01 00:00 UTC |
+
+## Recording graded results
+
+| gradebook | results | batched results/s | peer results |
+|---|---|---|---|
+| SQLite | 2000 | 100 | 200 |
+| PostgreSQL | 2000 | 50 | 200 |
+"""
+
+
+def test_sizing_reads_the_recording_rates_from_scale_results(tmp_path: Path) -> None:
+    bz = importlib.import_module("bench_sizing")
+    (tmp_path / "SCALE.md").write_text(SCALE_SAMPLE)
+    rates, date = bz.scale_rates(tmp_path / "SCALE.md")
+    assert (rates, date) == ({"SQLite": 100.0, "PostgreSQL": 50.0}, "2026-01-01 00:00 UTC")
+    rates, _ = bz.scale_rates(bz.SCALE_FILE)  # the committed results: both gradebooks measured
+    assert set(rates) == {"SQLite", "PostgreSQL"} and all(r > 0 for r in rates.values())
+    (tmp_path / "empty.md").write_text("# nothing measured\n")
+    with pytest.raises(ValueError, match="batched results/s"):
+        bz.scale_rates(tmp_path / "empty.md")
+
+
+SIZING_COLUMNS = {
+    "Steady worker-seconds per submission": [
+        "assignment",
+        "steady worker-s/submission (median)",
+        "vs a2_forward_mode (median of rounds)",
+        "first result s",
+        "bundle KiB (once per run)",
+        "upload KiB/submission",
+    ],
+    "On paper: 2,000 students": [
+        "cluster workers W (1 core each)",
+        "grading minutes (worker-bound)",
+        "recording minutes, SQLite (100 results/s)",
+        "recording minutes, PostgreSQL (50 results/s)",
+    ],
+}
+
+
+def _rows(section: str) -> list[list[str]]:
+    lines = [line for line in section.splitlines() if line.startswith("| ")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def test_sizing_benchmark_quick_run_writes_every_table_with_its_columns(tmp_path: Path) -> None:
+    # Every assignment graded in the sandbox (the key full marks, each mutant less, or no table at
+    # all); the sizing table is the formula applied to the first table's figures and the given rates.
+    bz = importlib.import_module("bench_sizing")
+    (tmp_path / "SCALE.md").write_text(SCALE_SAMPLE)
+    out = tmp_path / "SIZING.md"
+    text = bz.main(["--quick", "--scale", str(tmp_path / "SCALE.md"), "--out", str(out)])
+    assert out.read_text() == text and "Quick smoke run" in text
+    assert "| load average 1/5/15 min at start" in text and "| load average 1/5/15 min at end" in text
+    sections = _sections(text)
+    found = {}
+    for key, columns in SIZING_COLUMNS.items():
+        matching = [body for title, body in sections.items() if title.startswith(key)]
+        assert len(matching) == 1, f"expected one section titled {key!r}, got {list(sections)}"
+        header = next(line for line in matching[0].splitlines() if line.startswith("| "))
+        cells = [c.strip() for c in header.strip("|").split("|")]
+        assert all(column in cells for column in columns), (key, cells)
+        found[key] = _rows(matching[0])
+    costs = {row[0]: row for row in found["Steady worker-seconds per submission"]}
+    assert sorted(costs) == [
+        "a1_numerical_symbolic",
+        "a2_forward_mode",
+        "a3_reverse_mode",
+        "a4_linear_layer",
+        "a5_pytorch_autograd",
+        "a6_activations_sgd",
+    ]
+    assert costs["a2_forward_mode"][3] == "1.00x"
+    total = sum(float(row[1]) for row in costs.values())
+    sizing = found["On paper: 2,000 students"]
+    assert [row[0] for row in sizing] == ["2", "16", "64", "128"]
+    for workers, grading, sqlite, postgres in sizing:
+        # the printed worker-s are rounded to 0.01 s (6 x 0.005 s of slack), the minutes to 0.1
+        slack = 2000 * 0.03 / int(workers) / 60 + 0.05
+        assert float(grading) == pytest.approx(2000 * total / int(workers) / 60, abs=slack)
+        assert (sqlite, postgres) == ("2.0", "4.0")  # 12,000 / 100 and / 50 results/s, in minutes

@@ -29,6 +29,9 @@ SLOW = {
     "test_benchmarks.py::test_quick_run_writes_every_table_with_its_columns": "all benchmarks, quick",
     "test_benchmarks.py::test_quick_run_records_the_machine_and_the_agreement_checks": "benchmarks, quick",
     "test_benchmarks.py::test_quick_run_reports_every_experiment": "all benchmarks, quick",
+    "test_benchmarks.py::test_sizing_benchmark_quick_run_writes_every_table_with_its_columns": (
+        "all six assignments graded in the sandbox"
+    ),
     "test_integrity_engine.py": "the tamper corpus graded end to end (test_integrity.py: the fast checks)",
     # The engine against stock nbgrader: each grades the class twice, once by nbgrader itself.
     "test_engine_config.py": "stock nbgrader and the engine, under three course configs",
