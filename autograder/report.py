@@ -20,14 +20,20 @@ submitted folders the gradebook has no grades for ("not graded yet"). The same f
 tamper check's flags (:mod:`autograder.integrity`), listed under "Integrity flags": a flag is for
 an instructor to look at and changes no grade.
 
-``grades.csv`` is written by nbgrader's own ``CsvExportPlugin`` (the format of ``nbgrader export``),
-filtered to this assignment: one row per student in the gradebook, 0 for a student with no
+``grades.csv`` is nbgrader's export of this assignment (the format of ``nbgrader export``, see
+:mod:`autograder.grades_csv`): one row per student in the gradebook, 0 for a student with no
 submission, as nbgrader does.
+
+The gradebook is read with a constant number of set-based queries whatever the class size, streamed
+(:mod:`autograder.report_queries`): the per-test table is summed up as the grades arrive and
+``grades.csv`` written as the students do, so a class of thousands costs a few seconds and no more
+memory than a small one (beyond one small row per student).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,40 +226,34 @@ def gradebook_url(course: Path) -> str:
     return url
 
 
-def _read_gradebook(course: Path, assignment: str, url: str) -> _Grades:
-    from nbgrader.api import Gradebook, MissingEntry
+def _read_gradebook(url: str, assignment: str, csv_path: Path) -> _Grades:
+    """The assignment's numbers from the gradebook at ``url``, writing ``csv_path`` (``grades.csv``)
+    on the way from the same session: a constant number of queries, see :mod:`.report_queries`."""
+    from nbgrader.api import Gradebook
+
+    from . import report_queries as q
+    from .grades_csv import write_grades_csv
 
     with Gradebook(url) as gb:
-        try:
-            source = gb.find_assignment(assignment)
-        except MissingEntry:
+        source = q.find_assignment(gb.db, assignment)
+        if source is None:
             raise CourseError(
                 f"assignment {assignment!r} is not in the gradebook {mask_password(url)}: "
                 "run generate_assignment first"
-            ) from None
-        points: dict[tuple[str, str], float] = {}
-        for nb in source.notebooks:
-            answers = {c.name for c in nb.solution_cells}
-            for cell in nb.grade_cells:
-                if cell.name not in answers:
-                    points[(nb.name, cell.name)] = float(cell.max_score)
-        scores: dict[tuple[str, str], list[float]] = {key: [] for key in points}
-        totals = {}
-        for sub in gb.assignment_submissions(assignment):
-            penalty = float(sub.late_submission_penalty or 0.0)
-            totals[sub.student.id] = (float(sub.score), penalty, bool(sub.needs_manual_grade))
-            for snb in sub.notebooks:
-                for grade in snb.grades:
-                    if (snb.name, grade.name) in scores:
-                        scores[(snb.name, grade.name)].append(float(grade.score))
-        missing = sorted(s.id for s in gb.students if s.id not in totals)
-        max_score = float(source.max_score)
-    tests = []
-    for (notebook, cell), got in scores.items():
-        n, p = len(got), points[(notebook, cell)]
-        mean = sum(got) / n if n else 0.0
-        share = sum(s >= p for s in got) / n if n else 0.0
-        tests.append(TestRow(notebook, cell, p, mean, share, n))
+            )
+        cells = q.autograded_cells(gb.db, source)
+        submissions = {sub.student: sub for sub in q.submission_totals(gb.db, source)}
+        tallies = q.tally_tests(cells, q.autograded_scores(gb.db, source))
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        missing = write_grades_csv(csv_path, source, q.students(gb.db), submissions)
+    totals = {
+        s.student: (float(s.score), float(s.late_penalty or 0.0), s.needs_manual_grade)
+        for s in submissions.values()
+    }
+    tests = [
+        TestRow(t.notebook, t.grade_id, t.points, t.mean_score, t.full_marks_share, t.students)
+        for t in tallies
+    ]
     tests.sort(
         key=lambda t: (
             t.full_marks_share,
@@ -262,33 +262,30 @@ def _read_gradebook(course: Path, assignment: str, url: str) -> _Grades:
             t.grade_id,
         )
     )
-    return _Grades(max_score, totals, tests, missing)
-
-
-def export_grades_csv(course: Path, assignment: str, path: Path) -> Path:
-    """Write ``path`` with nbgrader's CSV exporter, restricted to ``assignment``; return it."""
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(db_url(course)) as gb:
-        CsvExportPlugin(to=str(path), assignment=[assignment]).export(gb)
-    return path
+    return _Grades(float(source.max_score), totals, tests, sorted(missing))
 
 
 # ---------------------------------------------------------------- the figure and the page
 
 
-def histogram(percents: list[float], path: Path, title: str, max_score: float) -> list[int]:
-    """Plot the score histogram (percent of ``max_score``) to ``path`` as PNG; return the bin counts."""
+def bin_counts(percents: list[float]) -> list[int]:
+    """Students per :data:`HISTOGRAM_BINS` bin (the last bin holds 100 %)."""
+    counts, _ = np.histogram(np.asarray(percents, dtype=np.float64), bins=HISTOGRAM_BINS)
+    return [int(c) for c in counts]
+
+
+def plot_histogram(counts: list[int], path: Path, title: str, max_score: float) -> None:
+    """Plot the score histogram from its bin ``counts`` (:func:`bin_counts`) to ``path`` as PNG.
+
+    The bars are those ``ax.hist`` draws from the percents themselves: one weighted value per bin.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    counts, _ = np.histogram(np.asarray(percents, dtype=np.float64), bins=HISTOGRAM_BINS)
     fig = Figure(figsize=(6.4, 4.0))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    ax.hist(percents, bins=HISTOGRAM_BINS, edgecolor="black")
+    ax.hist(HISTOGRAM_BINS[:-1], bins=HISTOGRAM_BINS, weights=counts, edgecolor="black")
     ax.set_title(title)
     ax.set_xlabel(f"score (% of {max_score:g} points)")
     ax.set_ylabel("students")
@@ -297,7 +294,6 @@ def histogram(percents: list[float], path: Path, title: str, max_score: float) -
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=100)
-    return [int(c) for c in counts]
 
 
 def _cell(text: object) -> str:
@@ -305,56 +301,59 @@ def _cell(text: object) -> str:
     return str(text).replace("\n", " ").replace("|", "\\|")
 
 
-def render_markdown(report: Report) -> str:
-    """The report as a Markdown page."""
+def markdown_lines(report: Report) -> Iterator[str]:
+    """The report's Markdown page, line by line (without line ends): written as it is made."""
     rows = report.students
-    lines = [f"# Grade report: {report.assignment}", ""]
+    yield from (f"# Grade report: {report.assignment}", "")
     if rows:
         percents = [r.percent for r in rows]
-        lines.append(
+        yield (
             f"{len(rows)} graded submission(s) out of {report.max_score:g} points: mean "
             f"{np.mean(percents):.1f} %, median {np.median(percents):.1f} %."
         )
     else:
-        lines.append("No graded submissions yet.")
-    lines += ["", "![score histogram](histogram.png)", "", "## Students", ""]
-    lines += ["| student | score | max | percent | status |", "|---|---:|---:|---:|---|"]
+        yield "No graded submissions yet."
+    yield from ("", "![score histogram](histogram.png)", "", "## Students", "")
+    yield from ("| student | score | max | percent | status |", "|---|---:|---:|---:|---|")
     for r in rows:
         penalty = f" (late: -{r.late_penalty:g})" if r.late_penalty else ""
-        lines.append(
+        yield (
             f"| {_cell(r.student)} | {r.score:g}{penalty} | {r.max_score:g} | {r.percent:.1f} "
             f"| {_cell(r.status)} |"
         )
-    lines += ["", "## Tests, most failed first", ""]
-    lines += ["| test | notebook | points | mean score | full marks |", "|---|---|---:|---:|---:|"]
+    yield from ("", "## Tests, most failed first", "")
+    yield from ("| test | notebook | points | mean score | full marks |", "|---|---|---:|---:|---:|")
     for t in report.tests:
-        lines.append(
+        yield (
             f"| {_cell(t.grade_id)} | {_cell(t.notebook)} | {t.points:g} | {t.mean_score:.2f} | "
             f"{t.full_marks_share:.0%} of {t.students} |"
         )
-    lines += ["", "## Submissions that could not be graded", ""]
+    yield from ("", "## Submissions that could not be graded", "")
     if report.ungradable:
-        lines += ["| student | status | detail |", "|---|---|---|"]
-        lines += [
-            f"| {_cell(u.student)} | {_cell(u.status)} | {_cell(u.detail)} |" for u in report.ungradable
-        ]
+        yield from ("| student | status | detail |", "|---|---|---|")
+        for u in report.ungradable:
+            yield f"| {_cell(u.student)} | {_cell(u.status)} | {_cell(u.detail)} |"
     else:
-        lines.append("None: every submission was graded.")
-    lines += ["", "## Integrity flags", "", FLAGS_NOTE, ""]
+        yield "None: every submission was graded."
+    yield from ("", "## Integrity flags", "", FLAGS_NOTE, "")
     if report.flags:
-        lines += ["| student | flag | where | what | evidence | seen |", "|---|---|---|---|---|---|"]
+        yield from ("| student | flag | where | what | evidence | seen |", "|---|---|---|---|---|---|")
         for flag in report.flags:
             f = flag.finding
             evidence = "`" + _cell(f.evidence).replace("`", "'") + "`" if f.evidence else ""
-            lines.append(
+            yield (
                 f"| {_cell(flag.student)} | {_cell(f.kind)} | {_cell(f.where)} | {_cell(f.what)} | "
                 f"{evidence} | {f.source} |"
             )
     else:
-        lines.append("None: the tamper check flagged no submission.")
+        yield "None: the tamper check flagged no submission."
     if report.missing:
-        lines += ["", "## No submission", "", ", ".join(report.missing)]
-    return "\n".join(lines) + "\n"
+        yield from ("", "## No submission", "", ", ".join(report.missing))
+
+
+def render_markdown(report: Report) -> str:
+    """The report as a Markdown page (:func:`markdown_lines`, joined)."""
+    return "".join(line + "\n" for line in markdown_lines(report))
 
 
 # ---------------------------------------------------------------- the command
@@ -384,7 +383,8 @@ def build_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
     """
     course = Path(course)
     out = Path(out_dir) if out_dir is not None else course / "reports" / assignment
-    grades = _read_gradebook(course, assignment, gradebook_url(course))
+    csv_path = out / "grades.csv"
+    grades = _read_gradebook(gradebook_url(course), assignment, csv_path)
     statuses = read_statuses(course, assignment)
     ungradable = _ungradable(course, assignment, set(grades.totals), statuses)
     problems = {u.student: u.status for u in ungradable}
@@ -404,18 +404,16 @@ def build_report(course: Path, assignment: str, out_dir: Path | None = None) -> 
         ungradable,
         grades.missing,
         read_flags(statuses),
+        histogram_counts=bin_counts([r.percent for r in students]),
         out_dir=out,
-        grades_csv=out / "grades.csv",
+        grades_csv=csv_path,
         markdown=out / "report.md",
         histogram=out / "histogram.png",
     )
     out.mkdir(parents=True, exist_ok=True)
-    export_grades_csv(course, assignment, report.grades_csv)
-    report.histogram_counts = histogram(
-        [r.percent for r in students],
-        report.histogram,
-        f"{assignment}: scores of {len(students)} student(s)",
-        grades.max_score,
-    )
-    report.markdown.write_text(render_markdown(report), encoding="utf-8")
+    title = f"{assignment}: scores of {len(students)} student(s)"
+    plot_histogram(report.histogram_counts, report.histogram, title, grades.max_score)
+    with report.markdown.open("w", encoding="utf-8") as fh:
+        for line in markdown_lines(report):
+            fh.write(line + "\n")
     return report

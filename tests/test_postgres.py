@@ -37,6 +37,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers.gradebooks import count_statements, make_class, nbgrader_csv, orm_report, report_numbers
 from helpers.pgserver import PgServer, free_port
 from helpers.toycourse import (
     KEY,
@@ -258,6 +259,28 @@ def test_stock_nbgrader_export_reads_either_gradebook(
         assert csv_totals(exported[name]) == TOTALS, name
         assert {r["student_id"]: float(r["max_score"]) for r in exported[name]} == dict.fromkeys(TOTALS, MAX)
     assert exported["pg"] == exported["sqlite"]
+
+
+def test_report_reads_a_postgresql_class_in_a_constant_number_of_queries(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    """The synthetic class of :mod:`helpers.gradebooks` in PostgreSQL, at two sizes: the report's
+    numbers are the ORM walk's, its grades.csv is byte for byte nbgrader's export from the same
+    database (the same student order, NULL names last), and it sends as many statements for 40
+    students as for 4 (its results streamed through server-side cursors)."""
+    sent = {}
+    for n in (4, 40):
+        course = tmp_path / f"class{n}"
+        course.mkdir()
+        url = pg_server.create_database()
+        use_gradebook(course, url)
+        make_class(url, n)
+        with count_statements() as statements:
+            report = build_report(course, "hw", out_dir=tmp_path / f"out{n}")
+        sent[n] = len(statements)
+        assert report_numbers(report) == orm_report(url, "hw"), n
+        assert report.grades_csv.read_bytes() == nbgrader_csv(url, "hw", tmp_path / f"nbgrader{n}.csv"), n
+    assert sent[4] == sent[40], sent
 
 
 # ---------------------------------------------------------------- gradebooks that cannot be used

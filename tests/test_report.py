@@ -16,17 +16,28 @@ dave       ``abs(2 * x)``   3         0          left blank: 0                  
 
 so ``test-more`` has full marks from 1 of 4 students (mean 2/4 = 0.5 points) and ``test-two``
 from 3 of 4 (mean 9/4 = 2.25 points). The maximum is 3 + 2 + 5 = 10 points.
+
+The fixture ``marked`` is that course after an instructor's hand grading, set with nbgrader's
+Gradebook API: alice's ``explain`` gets 4 points by hand, but she submitted late (penalty 1), bob
+gets 0.5 extra credit on ``test-more``, carol 1.5 points by hand on ``test-two``; the assignment
+gets a due date, alice a name and an email, and the new student frank (no submission) a name.
+Totals: alice 5 + 4 - 1 = 8, bob 3.5, carol 1.5, dave 3, frank 0 (in ``grades.csv`` only);
+``test-two`` means (3 + 3 + 1.5 + 3)/4 = 2.625, ``test-more`` (2 + 0.5 + 0 + 0)/4 = 0.625.
+The tests also use the synthetic classes of :mod:`helpers.gradebooks` (any size, no grading).
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import matplotlib.image
 import nbformat
 import pytest
+from helpers.gradebooks import count_statements, make_class, nbgrader_csv, orm_report, report_numbers
 from helpers.toycourse import (
     csv_totals,
     double_cells,
@@ -204,3 +215,115 @@ def test_report_errors_name_the_problem(graded_course: Path, tmp_path: Path) -> 
         build_report(tmp_path, "toy")
     with pytest.raises(CourseError, match="assignment 'nope' is not in the gradebook"):
         build_report(graded_course, "nope", out_dir=tmp_path / "out")
+
+
+# ---------------------------------------------------------------- the gradebook, read in a few queries
+
+MARKED_TOTALS = {"alice": 8.0, "bob": 3.5, "carol": 1.5, "dave": 3.0}
+
+
+def _url(course: Path) -> str:
+    return f"sqlite:///{course / 'gradebook.db'}"
+
+
+@pytest.fixture(scope="module")
+def marked(graded_course: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy course after hand grading (see the module docstring), a copy without the engine's
+    status files (so that a student's status says whether they wait for a grader)."""
+    from nbgrader.api import Gradebook
+
+    course = tmp_path_factory.mktemp("marked") / "course"
+    shutil.copytree(graded_course, course, ignore=shutil.ignore_patterns("reports", ".adcourse"))
+    with Gradebook(_url(course)) as gb:
+        gb.update_or_create_assignment("toy", duedate="2030-01-01 12:00:00")
+        essay = gb.find_grade("explain", "toy", "toy", "alice")
+        essay.manual_score, essay.needs_manual_grade = 4.0, False
+        gb.find_grade("test-more", "toy", "toy", "bob").extra_credit = 0.5
+        gb.find_grade("test-two", "toy", "toy", "carol").manual_score = 1.5
+        gb.find_submission("toy", "alice").timestamp = datetime(2030, 1, 2, 8, 30, 0, 250000)
+        gb.find_submission_notebook("toy", "toy", "alice").late_submission_penalty = 1.0
+        gb.update_or_create_student("alice", first_name="Alice", last_name="Smith", email="a@example.org")
+        gb.update_or_create_student("frank", first_name="Frank", last_name="Adams")
+        gb.db.commit()
+    return course
+
+
+def test_grades_csv_is_byte_for_byte_nbgraders_export(marked: Path, tmp_path: Path) -> None:
+    report = build_report(marked, "toy", out_dir=tmp_path / "out")
+    assert report.grades_csv.read_bytes() == nbgrader_csv(_url(marked), "toy", tmp_path / "nbgrader.csv")
+    rows = {r["student_id"]: r for r in read_grades_csv(report.grades_csv)}
+    assert csv_totals(rows.values()) == {**MARKED_TOTALS, "frank": 0.0}
+    assert rows["alice"]["timestamp"] == "2030-01-02 08:30:00.250000"
+    assert (rows["alice"]["raw_score"], rows["alice"]["late_submission_penalty"]) == ("9.0", "1.0")
+    assert (rows["alice"]["last_name"], rows["alice"]["email"]) == ("Smith", "a@example.org")
+    assert rows["frank"]["timestamp"] == "" and rows["frank"]["raw_score"] == "0.0"
+    assert {r["duedate"] for r in rows.values()} == {"2030-01-01 12:00:00"}
+
+
+def test_report_numbers_are_those_of_the_orm_walk(marked: Path, tmp_path: Path) -> None:
+    report = build_report(marked, "toy", out_dir=tmp_path / "out")
+    assert report_numbers(report) == orm_report(_url(marked), "toy")
+    assert {r.student: r.score for r in report.students} == MARKED_TOTALS
+    assert [(t.grade_id, t.mean_score, t.full_marks_share) for t in report.tests] == [
+        ("test-more", 0.625, 0.25),
+        ("test-two", 2.625, 0.75),
+    ]
+    assert report.missing == ["frank"]
+    assert "| alice | 8 (late: -1) | 10 | 80.0 | graded |" in report.markdown.read_text(encoding="utf-8")
+
+
+def test_a_name_with_a_comma_or_a_quote_round_trips(marked: Path, tmp_path: Path) -> None:
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    shutil.copytree(marked, course)
+    last, first = "Smith, Jr.", 'Grace "Gigi"'
+    with Gradebook(_url(course)) as gb:
+        gb.update_or_create_student("grace", last_name=last, first_name=first)
+    report = build_report(course, "toy", out_dir=tmp_path / "out")
+    with report.grades_csv.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert {len(row) for row in rows} == {11}
+    grace = next(dict(zip(rows[0], row, strict=True)) for row in rows if row[3] == "grace")
+    assert (grace["last_name"], grace["first_name"], grace["score"]) == (last, first, "0.0")
+    # nbgrader's own plugin writes the values unquoted: grace's row has a column too many
+    nbgrader_rows = nbgrader_csv(_url(course), "toy", tmp_path / "nbgrader.csv").decode().splitlines()
+    assert [len(line.split(",")) for line in nbgrader_rows if ",grace," in line] == [12]
+
+
+def _synthetic(root: Path, n: int) -> Path:
+    """A course folder whose gradebook holds the synthetic class of ``n`` students."""
+    course = root / f"class{n}"
+    course.mkdir()
+    make_class(_url(course), n)
+    return course
+
+
+def test_a_synthetic_class_matches_nbgrader_and_the_orm_walk(tmp_path: Path) -> None:
+    course = _synthetic(tmp_path, 45)
+    report = build_report(course, "hw", out_dir=tmp_path / "out")
+    assert report_numbers(report) == orm_report(_url(course), "hw")
+    assert report.grades_csv.read_bytes() == nbgrader_csv(_url(course), "hw", tmp_path / "nbgrader.csv")
+    # the class has what it should: late penalties, a clipped score, hand grades, no-shows
+    assert {r.late_penalty for r in report.students} == {0.0, 1.5, 100.0}
+    assert {r.status for r in report.students} == {"graded", "needs manual grading"}
+    assert len(report.students) == 39 and len(report.missing) == 6
+    assert sum(report.histogram_counts) == 39
+
+
+def test_the_number_of_queries_does_not_grow_with_the_class(tmp_path: Path) -> None:
+    sent = {}
+    for n in (4, 40):
+        course = _synthetic(tmp_path, n)
+        with count_statements() as statements:
+            report = build_report(course, "hw", out_dir=tmp_path / f"out{n}")
+        assert len(report.students) + len(report.missing) == n
+        sent[n] = len(statements)
+    assert sent[4] == sent[40], sent
+    # the counter does see per-student queries: the ORM walk sends more for more students
+    walked = {}
+    for n in (4, 40):
+        with count_statements() as statements:
+            orm_report(_url(tmp_path / f"class{n}"), "hw")
+        walked[n] = len(statements)
+    assert walked[40] > walked[4] + 36, walked
