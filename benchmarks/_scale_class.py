@@ -133,6 +133,27 @@ def time_feedback(
     )
 
 
+def time_feedback_again(
+    course: Path, assignment: str, workdir: Path, jobs: int, peer: ClassTiming
+) -> ClassTiming:
+    """``adcourse feedback`` once more on ``course``, every page already up to date (left alone)."""
+    ours = run_task("feedback", course, assignment, workdir / "unused", jobs)
+    if ours["current"] != ours["students"]:
+        raise ClassMismatch(f"{course}: {ours['students'] - ours['current']} page(s) written again")
+    return ClassTiming(
+        "feedback, up to date",
+        ours["students"],
+        1,
+        ours["seconds"],
+        ours["rss_mib"],
+        ours["workers_rss_mib"],
+        peer.peer,
+        peer.peer_students,
+        peer.peer_seconds,
+        False,
+    )
+
+
 def class_table(timings: list[ClassTiming], assignment: str, cores: int) -> Table:
     """The table of every task and class size, judged against the 2,000-student goals."""
     rows = []
@@ -185,6 +206,9 @@ def class_table(timings: list[ClassTiming], assignment: str, cores: int) -> Tabl
         "grades.csv. feedback peer: stock `nbgrader generate_feedback NAME --force` over the class in "
         "one process; every page of ours is byte for byte the same as its page.",
         "* the peer's rate measured on the smaller class (it needs minutes for the larger one).",
+        "feedback, up to date: `adcourse feedback` again on the larger class, every page made from "
+        "exactly its current inputs (the autograded files, the student's gradebook entries, the "
+        "settings), so none is written: the case of a class fed back as it was graded (adcourse watch).",
         "Peak memory: the task's own process (a new Python); feedback's worker processes each "
         "hold one student at a time.",
     ]

@@ -6,9 +6,10 @@
 ``report`` is ``adcourse report`` (:func:`autograder.report.build_report`, its files in OUT);
 ``feedback`` is ``adcourse feedback`` (:func:`autograder.feedback.write_class_feedback` with
 ``N`` worker processes; OUT unused). Prints one JSON object: ``seconds`` (wall, the task alone,
-imports excluded), ``students`` (in the report, or given feedback), ``failed`` (feedback that
-failed), ``rss_mib`` (this process's peak resident memory) and ``workers_rss_mib`` (the largest
-worker process's, 0 without workers).
+imports excluded), ``students`` (in the report, or with feedback), ``current`` (of them, whose
+feedback was already up to date and left alone), ``failed`` (feedback that failed),
+``rss_mib`` (this process's peak resident memory) and ``workers_rss_mib`` (the largest worker
+process's, 0 without workers).
 
 Peak memory is the kernel's high-water mark ``VmHWM`` of ``/proc/PID/status``, which a new
 program starts afresh (``getrusage``'s ``ru_maxrss`` would carry over the parent's from before
@@ -83,10 +84,11 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     if args.task == "report":
         report = build_report(args.course, args.assignment, args.out)
-        students, failed = len(report.students), 0
+        students, failed, current = len(report.students), 0, 0
     else:
         done = write_class_feedback(args.course, args.assignment, jobs=args.jobs)
-        students, failed = len(done.written), len(done.failed)
+        students, failed = len(done.written) + len(done.current), len(done.failed)
+        current = len(done.current)
     seconds = time.perf_counter() - start
     workers.done.set()
     workers.join()
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
                 "seconds": seconds,
                 "students": students,
                 "failed": failed,
+                "current": current,
                 "rss_mib": _peak_mib(),
                 "workers_rss_mib": workers.peak,
             }

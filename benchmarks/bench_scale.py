@@ -48,7 +48,7 @@ from typing import Any
 
 import nbformat
 from _report import Table, machine_info, write_results
-from _scale_class import ClassTiming, class_table, time_feedback, time_report
+from _scale_class import ClassTiming, class_table, time_feedback, time_feedback_again, time_report
 
 REPO = Path(__file__).resolve().parents[1]
 for path in (REPO, REPO / "tests"):
@@ -270,7 +270,9 @@ def measure_classes(course: Path, jobs: int) -> list[ClassTiming]:
         timings.append(time_report(folder, ASSIGNMENT, work))
         timings.append(time_feedback(folder, ASSIGNMENT, work, jobs, peer_feedback))
         peer_feedback = peer_feedback or timings[-1]
-        for t in timings[-2:]:
+        if folder == sizes[-1]:
+            timings.append(time_feedback_again(folder, ASSIGNMENT, work, jobs, peer_feedback))
+        for t in timings[-3:]:
             print(f"{t.task} of {t.students}: {t.seconds:.1f} s, peak {t.rss_mib:.0f} MiB", flush=True)
     return timings
 
