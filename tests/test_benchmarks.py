@@ -381,6 +381,19 @@ def test_scale_benchmark_quick_run_records_like_the_per_result_path(tmp_path: Pa
     assert (timing.n, timing.peer_n, len(timing.round_ratios)) == (12, 8, 1)
     table = bs.scale_table([timing])
     assert table.rows[0][:2] == ["SQLite", "12"] and table.met == (timing.batched_rate >= bs.GOAL)
+    # the report and feedback of the two classes the writers filled (8 and 12 students), each
+    # refused unless its CSV rows and pages equal stock nbgrader's
+    classes = bs.measure_classes(course, 2)
+    assert [(t.task, t.students) for t in classes] == [
+        ("report", 8),
+        ("feedback", 8),
+        ("report", 12),
+        ("feedback", 12),
+        ("feedback, up to date", 12),
+    ]
+    assert [t.peer_measured_here for t in classes] == [True, True, True, False, False]
+    table = importlib.import_module("_scale_class").class_table(classes, bs.ASSIGNMENT, 2)
+    assert [row[:2] for row in table.rows] == [[t.task, str(t.students)] for t in classes]
 
 
 SCALE_SAMPLE = """# adlib benchmark results
