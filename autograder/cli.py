@@ -159,11 +159,22 @@ def _autograde(args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"{status.student}: {status.status}")
 
         run = autograde(
-            course, args.name, jobs=args.jobs, students=args.student, on_graded=tick, cluster=args.cluster
+            course,
+            args.name,
+            jobs=args.jobs,
+            students=args.student,
+            on_graded=tick,
+            cluster=args.cluster,
+            feedback=args.feedback,
         )
     n, secs = len(run.statuses), run.seconds
     where = f" on the Dask cluster at {run.cluster}" if run.cluster else ""
     print(f"graded {n} submissions of {args.name} in {secs:.1f} s with {run.jobs} workers{where}")
+    if args.feedback:
+        print(
+            f"feedback: {len(run.fed_back)} page(s) made by the workers in {course / 'feedback'}/; "
+            f"`adcourse feedback {args.name}` writes any other"
+        )
     if run.statuses:
         mean = sum(s.score for s in run.statuses) / n
         top = max(s.max_score for s in run.statuses)
@@ -452,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cluster",
         metavar="tcp://HOST:PORT",
         help="grade on this Dask scheduler's workers (default: c.AdCourse.cluster in the course config)",
+    )
+    p.add_argument(
+        "--feedback",
+        action="store_true",
+        help="the workers also make each student's feedback page, with the grade",
     )
     p.set_defaults(func=_autograde)
 

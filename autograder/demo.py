@@ -231,7 +231,7 @@ def run_demo(
                 say(result.line(status.assignment))
                 written.append(writer.submit(_feedback_and_report, course, status.assignment))
 
-        autograde_class(course, names, jobs=jobs, limits=limits, on_graded=graded)
+        autograde_class(course, names, jobs=jobs, limits=limits, on_graded=graded, feedback=True)
         result.seconds["autograde"] = time.perf_counter() - start
         start = time.perf_counter()
         if not all(f.done() for f in written):

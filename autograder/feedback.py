@@ -19,19 +19,23 @@ and its BeautifulSoup pass over the page, a few tenths of a second per notebook 
 from __future__ import annotations
 
 import glob
-import hashlib
 import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from .config import db_url, load_config
-from .feedback_state import FeedbackState, folder_digest, gradebook_inputs, made_by
+from .engine.status import write_atomic
+from .feedback_state import FeedbackState, gradebook_inputs, made_by, page_inputs
+from .feedback_state import config_digest as course_config_digest
 from .nbgrader_cli import NbgraderError
+
+if TYPE_CHECKING:
+    from .engine.results import SubmissionResult
 
 #: Students a worker process takes at a time (one round trip per chunk).
 CHUNK = 8
@@ -79,10 +83,18 @@ def _feedback_app(api: Any) -> Any:
 class FeedbackWriter:
     """Writes ``feedback/<student>/<assignment>/`` from the autograded notebooks and the gradebook."""
 
-    def __init__(self, course: Path) -> None:
+    def __init__(self, course: Path, config: Any = None, config_digest: str | None = None) -> None:
+        """``config``: the nbgrader configuration to use instead of the course's
+        ``nbgrader_config.py``, and ``config_digest`` that file's digest (a grading worker, which
+        has the course's configuration but not its folder, passes both)."""
         self.course = Path(course)
+        self.config_digest = course_config_digest(self.course) if config_digest is None else config_digest
+        self._given_config = config
         self._api: Any = None
         self._app: Any = None
+
+    def _config(self) -> Any:
+        return load_config(self.course) if self._given_config is None else self._given_config
 
     def _nbgrader(self) -> Any:
         """nbgrader's API on this course, with the course's ``nbgrader_config.py`` (built once)."""
@@ -90,11 +102,15 @@ class FeedbackWriter:
             from nbgrader.apps import NbGraderAPI
             from nbgrader.coursedir import CourseDirectory
 
-            config = load_config(self.course)
+            config = self._config()
             coursedir = CourseDirectory(config=config)
             coursedir.root = str(self.course)
             self._api = NbGraderAPI(coursedir=coursedir, config=config)
         return self._api
+
+    def permissions(self) -> int:
+        """The mode nbgrader gives the files it writes for feedback (``GenerateFeedback``)."""
+        return 0o664 if self._nbgrader().coursedir.groupshared else 0o644
 
     def folder(self, assignment: str, student: str, step: str = "feedback") -> Path:
         """Where nbgrader keeps ``step`` (``feedback``, ``autograded``, ...) of this student's submission."""
@@ -106,19 +122,10 @@ class FeedbackWriter:
         """``{student: fingerprint}`` of everything each student's page is made from
         (:mod:`autograder.feedback_state`): the gradebook in one query for all of them."""
         students = list(students)
-        how = made_by(self.course)
-        book = gradebook_inputs(db_url(self.course), assignment, students)
+        made = made_by(self.config_digest)
+        book = gradebook_inputs(db_url(self.course, self._config()), assignment, students)
         return {
-            student: hashlib.sha256(
-                "\n".join(
-                    (
-                        how,
-                        book.get(student, ""),
-                        folder_digest(self.folder(assignment, student, "autograded")),
-                    )
-                ).encode("utf-8")
-            ).hexdigest()
-            for student in students
+            s: page_inputs(made, book.get(s, ""), self.folder(assignment, s, "autograded")) for s in students
         }
 
     def is_current(self, assignment: str, student: str, inputs: str) -> bool:
@@ -158,6 +165,47 @@ class FeedbackWriter:
             )
         state.record(student, inputs, target)
         return True
+
+
+class PageKeeper:
+    """Keeps the feedback pages grading workers made (``autograde --feedback``, :mod:`.engine.pages`)
+    where they are the pages this course would make now: the worker's fingerprint of what it made
+    them from equals this course's fingerprint of the student (same graded notebooks, gradebook
+    entries, settings, nbgrader). Others are left for :func:`write_class_feedback`."""
+
+    def __init__(self, course: Path) -> None:
+        self.writer = FeedbackWriter(course)
+
+    def keep(self, results: Iterable[SubmissionResult]) -> list[tuple[str, str]]:
+        """Write the matching pages of ``results`` (already recorded); their (assignment, student)."""
+        by_assignment: dict[str, list[SubmissionResult]] = {}
+        for result in results:
+            if result.pages and result.pages_inputs:
+                by_assignment.setdefault(result.assignment, []).append(result)
+        kept = []
+        for assignment, found in by_assignment.items():
+            inputs = self.writer.inputs(assignment, [r.student for r in found])
+            state = FeedbackState(self.writer.course, assignment)
+            for result in found:
+                if inputs[result.student] != result.pages_inputs:
+                    continue
+                target = self.writer.folder(assignment, result.student)
+                state.forget(result.student)
+                if target.exists():
+                    shutil.rmtree(target)
+                for rel, data in result.pages.items():
+                    if not _safe_page(rel):
+                        raise ValueError(f"a worker sent a page outside the feedback folder: {rel!r}")
+                    write_atomic(target / rel, data)
+                    (target / rel).chmod(self.writer.permissions())
+                state.record(result.student, result.pages_inputs, target)
+                kept.append((assignment, result.student))
+        return kept
+
+
+def _safe_page(rel: str) -> bool:
+    path = PurePosixPath(rel)
+    return bool(rel) and not path.is_absolute() and ".." not in path.parts
 
 
 #: What became of one student's feedback: ``written``, ``without`` (no autograded notebook),

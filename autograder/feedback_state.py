@@ -110,17 +110,29 @@ def gradebook_inputs(url: str, assignment: str, students: Iterable[str] | None =
     }
 
 
-def made_by(course: Path) -> str:
-    """Digest of how pages are made here: the course config, nbgrader, nbconvert, the kit's code."""
+def config_digest(course: Path) -> str:
+    """Digest of the course's ``nbgrader_config.py`` (of nothing without one)."""
+    config = Path(course) / "nbgrader_config.py"
+    return _sha(config.read_bytes()) if config.is_file() else ""
+
+
+def made_by(config: str) -> str:
+    """Digest of how pages are made here: the course config's digest (:func:`config_digest`),
+    this machine's nbgrader and nbconvert and the kit's code. A grading worker on another machine
+    with other versions makes pages another way: its digest differs."""
     import nbconvert
     import nbgrader
 
-    parts = [nbgrader.__version__, nbconvert.__version__]
-    config = Path(course) / "nbgrader_config.py"
-    parts.append(_sha(config.read_bytes()) if config.is_file() else "")
     here = Path(__file__).parent
+    parts = [nbgrader.__version__, nbconvert.__version__, config]
     parts += [_sha((here / name).read_bytes()) for name in _MADE_BY]
     return _sha("\n".join(parts).encode("utf-8"))
+
+
+def page_inputs(made: str, gradebook: str, autograded: Path) -> str:
+    """The fingerprint of one student's pages: how they are made (:func:`made_by`), their gradebook
+    entries (a value of :func:`gradebook_inputs`) and their autograded files."""
+    return _sha("\n".join((made, gradebook, folder_digest(autograded))).encode("utf-8"))
 
 
 def folder_digest(folder: Path) -> str:

@@ -7,8 +7,10 @@ Every round (every ``interval`` seconds) the watcher
    ``nbgrader collect NAME --update`` moves the newest of each student into ``submitted/``;
 2. fingerprints every ``submitted/<student>/NAME/`` folder (see :mod:`autograder.watch_state`) and
    grades, with the parallel engine, those not finished before with the same fingerprint;
-3. writes each graded student's feedback (stock nbgrader ``GenerateFeedback``) and only then marks
-   the submission done in ``course/.adcourse/watch/NAME.json``.
+3. writes each graded student's feedback (stock nbgrader ``GenerateFeedback``; the grading worker
+   made the page with the grade, and it is kept when it matches the gradebook: see
+   :mod:`autograder.engine.pages`) and only then marks the submission done in
+   ``course/.adcourse/watch/NAME.json``.
 
 A grading that fails (the engine's round crashes, a worker fails, feedback cannot be written) is
 logged and tried again, alone, on the next rounds, at most ``max_attempts`` times in all; then the
@@ -247,13 +249,21 @@ class Watcher:
         if status is None or status.fingerprint != arrival.fingerprint or status.status == "error":
             return False
         try:
-            feedback = self._feedback.write(self.assignment, arrival.student)
+            feedback = self._write_feedback(arrival.student)
         except Exception as exc:  # as in _grade: one failed attempt
             self._failed(arrival, f"writing the feedback failed: {exc}", state, result, status)
             return True
         self._log(f"{arrival.student}: already graded by adcourse autograde; feedback written")
         self._finish(arrival, "done", status, status.detail, feedback, state, result)
         return True
+
+    def _write_feedback(self, student: str) -> bool:
+        """Bring the student's feedback up to date (the grading worker's page, kept when the
+        grade was recorded, usually is); whether the student has any."""
+        inputs = self._feedback.inputs(self.assignment, [student])[student]
+        if self._feedback.is_current(self.assignment, student, inputs):
+            return True
+        return self._feedback.write(self.assignment, student, inputs)
 
     # ------------------------------------------------------------ grading a batch
 
@@ -269,7 +279,7 @@ class Watcher:
                 self._failed(arrival, status.detail, state, result, status)
                 return
             try:
-                feedback = self._feedback.write(self.assignment, status.student)
+                feedback = self._write_feedback(status.student)
             except Exception as exc:  # any failure of the feedback is one failed attempt
                 self._failed(arrival, f"writing the feedback failed: {exc}", state, result, status)
                 return
@@ -284,6 +294,7 @@ class Watcher:
                 jobs=self.jobs,
                 students=sorted(arrivals),
                 on_graded=graded,
+                feedback=True,
                 **options,
             )
         except (WatchStateError, SandboxUnavailable):

@@ -115,9 +115,75 @@ class ScaleTiming:
 # ---------------------------------------------------------------- the graded variants, made once
 
 
-def graded_variants(workdir: Path, quick: bool) -> tuple[Path, list[SubmissionResult]]:
-    """A released scratch course (its gradebook not yet written to) and the graded results of the
-    key and the mutants (the first two in quick mode)."""
+@dataclass(frozen=True)
+class PageCost:
+    """Seconds of grading the same submissions without and with the worker's feedback pages."""
+
+    submissions: int
+    plain_seconds: float
+    pages_seconds: float
+    pages: int  # submissions the worker made pages for
+
+    @property
+    def extra(self) -> float:
+        return (self.pages_seconds - self.plain_seconds) / self.submissions
+
+
+def page_cost(course: Path, bundle: Any) -> PageCost:
+    """Grade every submission of ``course`` in this process twice, alternately without and with
+    the worker's feedback pages (``autograde --feedback``), and time each."""
+    from autograder.engine.backends import grade_one
+    from autograder.feedback_state import config_digest
+
+    with_pages = replace(bundle, feedback_config=config_digest(course))
+    plain = paged = 0.0
+    made = 0
+    subs = find_submissions(course, ASSIGNMENT)
+    grade_one(with_pages, subs[0])  # warm: the scratch course and nbgrader's exporter, once a process
+    for sub in subs:
+        t = time.perf_counter()
+        grade_one(bundle, sub)
+        plain += time.perf_counter() - t
+        t = time.perf_counter()
+        made += bool(grade_one(with_pages, sub).pages)
+        paged += time.perf_counter() - t
+    return PageCost(len(subs), plain, paged, made)
+
+
+def page_table(cost: PageCost) -> Table:
+    return Table(
+        f"Feedback pages made by the grading worker ({ASSIGNMENT}): grading with pages vs without",
+        [
+            "submissions",
+            "worker-s/submission without pages",
+            "with pages",
+            "extra worker-s per page",
+            "pages made",
+            "2,000 pages on 16 / 64 workers, s",
+        ],
+        [
+            [
+                str(cost.submissions),
+                f"{cost.plain_seconds / cost.submissions:.2f}",
+                f"{cost.pages_seconds / cost.submissions:.2f}",
+                f"{cost.extra:.2f}",
+                str(cost.pages),
+                f"{2000 * cost.extra / 16:.0f} / {2000 * cost.extra / 64:.0f}",
+            ]
+        ],
+        notes=[
+            "The same submissions graded in one process (no sandbox: the key and the course's mutants), "
+            "each first without, then with its page; the peer is grading without pages.",
+            "With `adcourse autograde --feedback` (and always in `adcourse watch`) each worker makes the "
+            "page right after grading; `adcourse feedback` then finds every page up to date (the table "
+            "above: 'feedback, up to date').",
+        ],
+    )
+
+
+def graded_variants(workdir: Path, quick: bool) -> tuple[Path, list[SubmissionResult], Any]:
+    """A released scratch course (its gradebook not yet written to), the graded results of the
+    key and the mutants (the first two in quick mode) and the bundle they were graded with."""
     course = scratch_course(course_root(None), ASSIGNMENT, workdir / "variants")
     with (course / "nbgrader_config.py").open("a", encoding="utf-8") as fh:
         fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
@@ -151,7 +217,7 @@ def graded_variants(workdir: Path, quick: bool) -> tuple[Path, list[SubmissionRe
         raise BenchmarkMismatch(f"the variants did not grade: {bad}")
     (course / "gradebook.db").unlink()
     shutil.copy(released, course / "gradebook.db")
-    return course, results
+    return course, results, bundle
 
 
 def the_class(variants: list[SubmissionResult], n: int) -> list[SubmissionResult]:
@@ -362,7 +428,9 @@ def main(argv: list[str] | None = None) -> None:
     info = machine_info()
     timings = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        course, variants = graded_variants(Path(tmp), args.quick)
+        course, variants, bundle = graded_variants(Path(tmp), args.quick)
+        cost = page_cost(course, bundle)
+        print(f"pages: {cost.extra:.2f} extra worker-s per submission", flush=True)
         results = the_class(variants, n)
         timings.append(
             measure(
@@ -381,6 +449,7 @@ def main(argv: list[str] | None = None) -> None:
                 finally:
                     server.stop()
     tables = [scale_table(timings), class_table(class_timings, ASSIGNMENT, jobs)]
+    tables.append(page_table(cost))
     print(write_results(args.out, tables, info, args.quick, METHOD))
 
 

@@ -371,7 +371,10 @@ def test_autograde_benchmark_quick_run_grades_like_stock_nbgrader(tmp_path: Path
 def test_scale_benchmark_quick_run_records_like_the_per_result_path(tmp_path: Path) -> None:
     # bench_scale refuses to time unless both writers leave the same rows for the peer's students.
     bs = importlib.import_module("bench_scale")
-    course, variants = bs.graded_variants(tmp_path, quick=True)
+    course, variants, bundle = bs.graded_variants(tmp_path, quick=True)
+    cost = bs.page_cost(course, bundle)  # each variant graded again without and with its page
+    assert (cost.submissions, cost.pages) == (3, 3) and cost.plain_seconds > 0
+    assert bs.page_table(cost).rows[0][0] == "3"
     assert len(variants) == 3 and len({v.score for v in variants}) > 1  # the key and two mutants
     results = bs.the_class(variants, 12)
     assert [r.student for r in results[:2]] == ["s0001", "s0002"] and results[6].timestamp == bs.LATE

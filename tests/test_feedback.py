@@ -184,3 +184,53 @@ def test_the_gradebook_fingerprint_follows_each_student_s_own_entries(fed: Path)
     changed = sorted(s for s in before if before[s] != after[s])
     assert changed == ["key", "wrong"]
     assert gradebook_inputs(url, "toy", ["wrong"]) == {"wrong": after["wrong"]}
+
+
+# ---------------------------------------------------------------- pages made by the grading workers
+
+
+@pytest.fixture(scope="module")
+def graded_with_pages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """The toy class autograded with ``feedback=True``: its course and the run."""
+    root = tmp_path_factory.mktemp("feedback-workers")
+    course = released_toy(root / "made").copy(root / "graded", STUDENTS)
+    run = autograde(course, "toy", jobs=2, limits=LIMITS, feedback=True)
+    return course, run
+
+
+def test_workers_pages_are_stock_nbgrader_s(graded_with_pages: tuple[Path, object], tmp_path: Path) -> None:
+    course, run = graded_with_pages
+    copy = tmp_path / "stock"
+    shutil.copytree(course.parent, copy, ignore=shutil.ignore_patterns("feedback", ".adcourse"))
+    run_nbgrader(copy / "course", "generate_feedback", "toy", "--force")
+    stock = pages(copy / "course")
+    assert sorted(run.fed_back) == sorted({name.split("/")[0] for name in stock})
+    mine = pages(course)
+    assert sorted(mine) == sorted(stock)
+    assert [name for name in stock if mine[name] != stock[name]] == []
+    page = course / "feedback" / "key" / "toy" / "toy.html"
+    assert page.stat().st_mode & 0o777 == 0o644  # as nbgrader writes it
+
+
+def test_after_workers_pages_feedback_has_nothing_to_write(
+    graded_with_pages: tuple[Path, object], tmp_path: Path
+) -> None:
+    course, run = graded_with_pages
+    copy = _fresh(course.parent, tmp_path / "root")
+    done = write_class_feedback(copy, "toy")
+    assert done.written == [] and sorted(done.current) == sorted(run.fed_back)
+
+
+def test_a_worker_s_page_that_no_longer_matches_is_not_kept(
+    graded_with_pages: tuple[Path, object], tmp_path: Path
+) -> None:
+    """A manual grade the worker cannot know of makes its page differ from the course's: the page
+    is left to adcourse feedback, which makes it with the manual grade."""
+    course, _ = graded_with_pages
+    copy = _fresh(course.parent, tmp_path / "root")
+    _set_manual_score(copy, "wrong", "test-two", 2.5)
+    again = autograde(copy, "toy", jobs=1, limits=LIMITS, students=["wrong", "key"], feedback=True)
+    assert again.fed_back == ["key"]
+    done = write_class_feedback(copy, "toy")
+    assert done.written == ["wrong"]
+    assert b"2.5" in (copy / "feedback" / "wrong" / "toy" / "toy.html").read_bytes()

@@ -47,6 +47,10 @@ class AssignmentBundle:
     config: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The answer key's run of every test cell, by notebook (:mod:`.oracle`).
     oracle: dict[str, NotebookOracle] = field(default_factory=dict)
+    #: When workers make each student's feedback pages with the grade (``autograde --feedback``):
+    #: the digest of the course's ``nbgrader_config.py`` (:func:`~autograder.feedback_state.config_digest`);
+    #: ``None``: no pages.
+    feedback_config: str | None = None
 
     def nbgrader_config(self) -> Any:
         """The course configuration as a traitlets ``Config``."""

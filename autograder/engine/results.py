@@ -37,6 +37,11 @@ class SubmissionResult:
     fingerprint: str = ""  # of the submitted files (set by the engine, which read them)
     #: Submitted files kept out of the sandbox, with the reason: ``((path, why), ...)``.
     refused: tuple[tuple[str, str], ...] = ()
+    #: The student's feedback pages, made by the worker (``autograde --feedback``): ``{path in
+    #: feedback/<student>/<assignment>/: bytes}``, and the fingerprint of what they were made from
+    #: (:mod:`autograder.feedback_state`); empty when the worker made none.
+    pages: dict[str, bytes] = field(default_factory=dict)
+    pages_inputs: str = ""
 
     @property
     def findings(self) -> tuple[Finding, ...]:

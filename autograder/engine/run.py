@@ -33,6 +33,8 @@ class AutogradeRun:
     seconds: float = 0.0
     jobs: int = 1
     cluster: str | None = None
+    #: Students whose feedback pages the workers made and this process kept (``feedback=True``).
+    fed_back: list[str] = field(default_factory=list)
 
     @property
     def ungradable(self) -> list[SubmissionStatus]:
@@ -69,12 +71,15 @@ def autograde_class(
     limits: Limits | None = None,
     on_graded: Progress | None = None,
     cluster: str | None = None,
+    feedback: bool = False,
 ) -> dict[str, AutogradeRun]:
     """Grade every submission of every assignment in ``assignments`` in one go: one pool of ``jobs``
     worker processes (default: all cores) or the Dask cluster at ``cluster`` (default: the course
     config's ``c.AdCourse.cluster``) grades them all, mixed, while this process alone writes the
     gradebook as results arrive (what has arrived, in one transaction of up to :data:`BATCH`).
-    Returns each assignment's run.
+    With ``feedback``, the workers also make each student's feedback pages, which are kept where
+    they match what this process would make (:class:`~autograder.feedback.PageKeeper`), after the
+    grade is recorded and before ``on_graded`` hears of it. Returns each assignment's run.
 
     A worker process that dies is replaced and its submission graded again; a submission that fails
     twice is recorded as ungradable with the reason, and the rest of the class is graded regardless.
@@ -97,11 +102,21 @@ def autograde_class(
     runs = {a: AutogradeRun(a, jobs=jobs) for a in assignments}
     fingerprints = {(s.assignment, s.student): s.fingerprint for s in submissions}
 
+    pages = None
+    if feedback:
+        from ..feedback import PageKeeper
+
+        pages = PageKeeper(course)
+
     def finish(results: list[SubmissionResult]) -> None:
         # each with the fingerprint of the files it is of
         results = [replace(r, fingerprint=fingerprints[(r.assignment, r.student)]) for r in results]
         for start in range(0, len(results), BATCH):
-            for status in record_many(course, url, results[start : start + BATCH], config):
+            batch = results[start : start + BATCH]
+            statuses = record_many(course, url, batch, config)
+            for assignment, student in pages.keep(batch) if pages else []:
+                runs[assignment].fed_back.append(student)
+            for status in statuses:
                 runs[status.assignment].statuses.append(status)
                 if on_graded:
                     on_graded(status)
@@ -111,9 +126,13 @@ def autograde_class(
         runs are kernels of their own, so building overlaps (and the first grading starts early)."""
         limits_ = limits or Limits(cell_timeout=cell_timeout(course, config=config))
 
+        from ..feedback_state import config_digest
+
+        made = config_digest(course) if feedback else None
+
         def build(assignment: str) -> AssignmentBundle:
             ensure_in_gradebook(course, assignment, url)
-            return build_bundle(course, assignment, url, limits_, config)
+            return replace(build_bundle(course, assignment, url, limits_, config), feedback_config=made)
 
         with ThreadPoolExecutor(max_workers=min(jobs, len(assignments))) as builders:
             yield from zip(assignments, builders.map(build, assignments), strict=True)
@@ -136,6 +155,7 @@ def autograde(
     limits: Limits | None = None,
     on_graded: Progress | None = None,
     cluster: str | None = None,
+    feedback: bool = False,
 ) -> AutogradeRun:
     """Grade every submission of ``assignment`` (:func:`autograde_class` with one assignment); with
     ``cluster``, ``jobs`` of the returned run is the cluster's worker count, for the record."""
@@ -147,5 +167,6 @@ def autograde(
         limits=limits,
         on_graded=on_graded,
         cluster=cluster,
+        feedback=feedback,
     )
     return runs[assignment]

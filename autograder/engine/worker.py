@@ -223,7 +223,7 @@ def grade_submission(
     others = {rel: data for rel, data in files.items() if not rel.endswith(".ipynb") and _safe_relative(rel)}
     from ..integrity.audit import check_files
 
-    return SubmissionResult(
+    result = SubmissionResult(
         student,
         bundle.assignment,
         results,
@@ -232,3 +232,18 @@ def grade_submission(
         check_files(others, bundle.integrity),
         refused=tuple(sorted(refused.items())),
     )
+    return with_pages(bundle, result) if bundle.feedback_config is not None else result
+
+
+def with_pages(bundle: AssignmentBundle, result: SubmissionResult) -> SubmissionResult:
+    """``result`` with the student's feedback pages (:mod:`.pages`), or as it is if they could
+    not be made (the client makes them later, as without ``--feedback``)."""
+    from dataclasses import replace
+
+    from .pages import make_pages
+
+    try:
+        pages, inputs = make_pages(bundle, result)
+    except Exception:  # a page is never worth a grade: leave it to adcourse feedback
+        return result
+    return replace(result, pages=pages, pages_inputs=inputs)

@@ -71,7 +71,8 @@ def record_many(
 # ---------------------------------------------------------------- the folders, after the commit
 
 
-def _write_files(course: Path, p: Prepared) -> SubmissionStatus:
+def write_autograded(course: Path, p: Prepared) -> None:
+    """The graded notebooks and other submitted files into ``autograded/<student>/<assignment>/``."""
     result = p.result
     out_dir = course / "autograded" / result.student / result.assignment
     for nb in p.notebooks:
@@ -82,6 +83,11 @@ def _write_files(course: Path, p: Prepared) -> SubmissionStatus:
             write_atomic(target, nbformat.writes(nb.nb).encode("utf-8"))
     for rel, data in result.files.items():
         write_atomic(out_dir / rel, data)
+
+
+def _write_files(course: Path, p: Prepared) -> SubmissionStatus:
+    result = p.result
+    write_autograded(course, p)
     status = SubmissionStatus(
         result.student,
         result.assignment,
