@@ -94,7 +94,10 @@ class FeedbackWriter:
         self._app: Any = None
 
     def _config(self) -> Any:
-        return load_config(self.course) if self._given_config is None else self._given_config
+        """The nbgrader configuration, read from the course once."""
+        if self._given_config is None:
+            self._given_config = load_config(self.course)
+        return self._given_config
 
     def _nbgrader(self) -> Any:
         """nbgrader's API on this course, with the course's ``nbgrader_config.py`` (built once)."""

@@ -18,6 +18,7 @@ edited or removed by hand all make it stale, and it is written again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -116,10 +117,12 @@ def config_digest(course: Path) -> str:
     return _sha(config.read_bytes()) if config.is_file() else ""
 
 
+@functools.lru_cache(maxsize=16)
 def made_by(config: str) -> str:
     """Digest of how pages are made here: the course config's digest (:func:`config_digest`),
     this machine's nbgrader and nbconvert and the kit's code. A grading worker on another machine
-    with other versions makes pages another way: its digest differs."""
+    with other versions makes pages another way: its digest differs. Worked out once a process
+    for each config digest (the versions and the kit's code do not change while it runs)."""
     import nbconvert
     import nbgrader
 

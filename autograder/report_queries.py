@@ -151,27 +151,29 @@ def submission_totals(session: Session, assignment: AssignmentInfo) -> Iterator[
     from sqlalchemy import case, func, select
 
     mine = SubmittedAssignment.assignment_id == assignment.id
-    grades = (
+
+    def per_submission(query: Select) -> Any:
+        """``query`` (from the submitted notebooks) restricted to the assignment, one row a submission."""
+        return (
+            query.join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .where(mine)
+            .group_by(SubmittedNotebook.assignment_id)
+            .subquery()
+        )
+
+    # Two aggregates, not one: joined with the grades, each notebook's penalty would count once a grade.
+    grades = per_submission(
         select(
             SubmittedNotebook.assignment_id.label("submission"),
             func.sum(Grade.score).label("score"),
             func.max(case((Grade.needs_manual_grade, 1), else_=0)).label("manual"),
-        )
-        .join(Grade, Grade.notebook_id == SubmittedNotebook.id)
-        .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-        .where(mine)
-        .group_by(SubmittedNotebook.assignment_id)
-        .subquery()
+        ).join(Grade, Grade.notebook_id == SubmittedNotebook.id)
     )
-    penalties = (
+    penalties = per_submission(
         select(
             SubmittedNotebook.assignment_id.label("submission"),
             func.sum(SubmittedNotebook.late_submission_penalty).label("penalty"),
         )
-        .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-        .where(mine)
-        .group_by(SubmittedNotebook.assignment_id)
-        .subquery()
     )
     query = (
         select(

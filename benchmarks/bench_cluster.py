@@ -68,24 +68,27 @@ class Run:
         return (a[-1] - a[0]) / (len(a) - 1) * self.workers
 
 
-def _grade(course: Path, where: str, workers: int, cluster: str | None) -> Run:
-    from autograder.engine import writer
-
-    arrivals: list[float] = []
-    record_times: list[float] = []
-    original = writer.record_many
+def timed(record_many, record_times: list[float]):
+    """``record_many`` that appends, for each result it records, its share of its batch's seconds."""
 
     def timed_record(course, url, results, *args, **kwargs):
         results = list(results)
         t = time.perf_counter()
         try:
-            return original(course, url, results, *args, **kwargs)
+            return record_many(course, url, results, *args, **kwargs)
         finally:  # a batch's time, shared by its results
             record_times.extend([(time.perf_counter() - t) / max(1, len(results))] * len(results))
 
+    return timed_record
+
+
+def _grade(course: Path, where: str, workers: int, cluster: str | None) -> Run:
     import autograder.engine.run as run_module
 
-    run_module.record_many = timed_record
+    arrivals: list[float] = []
+    record_times: list[float] = []
+    original = run_module.record_many
+    run_module.record_many = timed(original, record_times)
     start = time.perf_counter()
     try:
         run = autograde(

@@ -55,7 +55,7 @@ import nbformat
 from _harness import Rounds
 from _report import Table, machine_info, write_results
 from bench_autograde import BenchmarkMismatch
-from bench_cluster import Run
+from bench_cluster import Run, timed
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -160,19 +160,11 @@ def grade_once(template: Template, dest: Path) -> Graded:
     bundles: list = []
     record_many, build_bundle = run_module.record_many, run_module.build_bundle
 
-    def timed_record(course, url, results, *args, **kwargs):
-        results = list(results)
-        t = time.perf_counter()
-        try:
-            return record_many(course, url, results, *args, **kwargs)
-        finally:  # a batch's time, shared by its results
-            record_times.extend([(time.perf_counter() - t) / max(1, len(results))] * len(results))
-
     def kept_bundle(*args, **kwargs):
         bundles.append(build_bundle(*args, **kwargs))
         return bundles[-1]
 
-    run_module.record_many, run_module.build_bundle = timed_record, kept_bundle
+    run_module.record_many, run_module.build_bundle = timed(record_many, record_times), kept_bundle
     start = time.perf_counter()
     try:
         run = autograde(

@@ -313,6 +313,16 @@ def _sections(text: str) -> dict[str, str]:
     return {part.splitlines()[0]: part for part in parts[1:]}
 
 
+def _section_with_columns(sections: dict[str, str], key: str, columns: list[str]) -> str:
+    """The one section whose title starts with ``key``; its table has every one of ``columns``."""
+    matching = [body for title, body in sections.items() if title.startswith(key)]
+    assert len(matching) == 1, f"expected one section titled {key!r}, got {list(sections)}"
+    header = next(line for line in matching[0].splitlines() if line.startswith("| "))
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    assert all(column in cells for column in columns), (key, cells)
+    return matching[0]
+
+
 def test_quick_run_writes_every_table_with_its_columns(quick_results: str) -> None:
     sections = _sections(quick_results)
     for key, columns in EXPECTED_COLUMNS.items():
@@ -345,11 +355,7 @@ EXPERIMENT_COLUMNS = {
 def test_quick_run_reports_every_experiment(quick_results: str) -> None:
     sections = _sections(quick_results)
     for key, columns in EXPERIMENT_COLUMNS.items():
-        matching = [body for title, body in sections.items() if title.startswith(key)]
-        assert len(matching) == 1, f"expected one section titled {key!r}, got {list(sections)}"
-        header = next(line for line in matching[0].splitlines() if line.startswith("| "))
-        cells = [c.strip() for c in header.strip("|").split("|")]
-        assert all(column in cells for column in columns), (key, cells)
+        _section_with_columns(sections, key, columns)
     modes = _sections(quick_results)
     grad_modes = next(body for title, body in modes.items() if title.startswith("Grad modes"))
     rows = {line.split("|")[1].strip(): line for line in grad_modes.splitlines() if line.startswith("| ")}
@@ -461,12 +467,7 @@ def test_sizing_benchmark_quick_run_writes_every_table_with_its_columns(tmp_path
     sections = _sections(text)
     found = {}
     for key, columns in SIZING_COLUMNS.items():
-        matching = [body for title, body in sections.items() if title.startswith(key)]
-        assert len(matching) == 1, f"expected one section titled {key!r}, got {list(sections)}"
-        header = next(line for line in matching[0].splitlines() if line.startswith("| "))
-        cells = [c.strip() for c in header.strip("|").split("|")]
-        assert all(column in cells for column in columns), (key, cells)
-        found[key] = _rows(matching[0])
+        found[key] = _rows(_section_with_columns(sections, key, columns))
     costs = {row[0]: row for row in found["Steady worker-seconds per submission"]}
     assert sorted(costs) == [
         "a1_numerical_symbolic",
