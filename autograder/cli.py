@@ -7,6 +7,7 @@ adcourse autograde NAME [--jobs N]  grade every submission in parallel, with a p
 adcourse cluster                    a local Dask scheduler and workers, for a try-out
 adcourse watch NAME [--once]        grade each submission as it arrives, with its feedback
 adcourse feedback NAME              per-student HTML feedback
+                    [--cluster ADDR]  ... made by a Dask cluster's workers
 adcourse report NAME                grades.csv, report.md and a score histogram
 adcourse export NAME --format canvas  grades for Canvas's gradebook import (or --format csv)
 adcourse similarity NAME            pairs of alike submissions, side by side in HTML
@@ -235,7 +236,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from .feedback import write_class_feedback
+    from .class_feedback import write_class_feedback
 
     course = _course(args)
     assignment_dir(course, args.name)
@@ -243,7 +244,9 @@ def _feedback(args: argparse.Namespace) -> int:
     from .engine.backends import default_jobs
 
     jobs = args.jobs or default_jobs()
-    done = write_class_feedback(course, args.name, students, progress=True, jobs=jobs, force=args.force)
+    done = write_class_feedback(
+        course, args.name, students, progress=True, jobs=jobs, force=args.force, cluster=args.cluster
+    )
     if not done.written and not done.failed and not done.current:
         raise CourseError(
             f"no autograded submission of {args.name}"
@@ -255,6 +258,10 @@ def _feedback(args: argparse.Namespace) -> int:
         f"{course / 'feedback'}/<student>/{args.name}/"
         + (f"; {len(done.current)} already up to date (--force writes them again)" if done.current else "")
     )
+    if done.by_workers or done.remade:
+        print(f"  {len(done.by_workers)} made by the cluster's workers, {len(done.remade)} here instead:")
+        for student, why in list(done.remade.items())[:10]:
+            print(f"  {student}: {why}")
     for student in done.without:
         print(f"  {student}: no autograded notebook, no feedback")
     for student, error in done.failed.items():
@@ -504,6 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: all cores)")
     p.add_argument(
         "--force", action="store_true", help="write every page again, also those already up to date"
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="ADDR",
+        help="make the pages on this Dask scheduler's workers (default: c.AdCourse.cluster in the config)",
     )
     p.set_defaults(func=_feedback)
 

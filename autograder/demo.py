@@ -244,7 +244,7 @@ def run_demo(
 
 def _feedback_and_report(course: Path, name: str) -> None:
     """Every student's feedback and the report of one assignment; NbgraderError if a feedback fails."""
-    from .feedback import write_class_feedback
+    from .class_feedback import write_class_feedback
     from .report import build_report
 
     feedback = write_class_feedback(course, name)

@@ -6,10 +6,9 @@ converter, preprocessors (``GetGrades``) and HTML template, but without what mak
 when it is done one student at a time: a new Python per student (the CLI), or a new converter and
 HTML exporter per student, whose Jinja templates are compiled anew each time (the formgrader's
 ``NbGraderAPI.generate_feedback``). Here one converter, with one exporter, serves every student of
-the writer; :func:`write_class_feedback` shares a class among worker processes
-(``adcourse feedback --jobs``), keeps going past a student whose feedback fails, and leaves alone
-a page already made from exactly what it would be made from now (:mod:`.feedback_state`), so that
-a class fed back as it was graded (``adcourse watch``) costs nothing more.
+the writer. :class:`PageKeeper` puts in place pages made elsewhere (by grading workers) when they
+are the pages this course would make now. A whole class (worker processes, a cluster, pages
+already up to date) is :mod:`.class_feedback`'s.
 
 What a page costs is then nbconvert's: rendering the notebook (Pygments highlighting, Markdown)
 and its BeautifulSoup pass over the page, a few tenths of a second per notebook and core
@@ -18,14 +17,10 @@ and its BeautifulSoup pass over the page, a few tenths of a second per notebook 
 
 from __future__ import annotations
 
-import glob
-import multiprocessing
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import db_url, load_config
@@ -33,12 +28,10 @@ from .engine.status import write_atomic
 from .feedback_state import FeedbackState, gradebook_inputs, made_by, page_inputs
 from .feedback_state import config_digest as course_config_digest
 from .nbgrader_cli import NbgraderError
+from .paths import safe_relative
 
 if TYPE_CHECKING:
     from .engine.results import SubmissionResult
-
-#: Students a worker process takes at a time (one round trip per chunk).
-CHUNK = 8
 
 
 def _feedback_app(api: Any) -> Any:
@@ -93,7 +86,7 @@ class FeedbackWriter:
         self._api: Any = None
         self._app: Any = None
 
-    def _config(self) -> Any:
+    def config(self) -> Any:
         """The nbgrader configuration, read from the course once."""
         if self._given_config is None:
             self._given_config = load_config(self.course)
@@ -105,7 +98,7 @@ class FeedbackWriter:
             from nbgrader.apps import NbGraderAPI
             from nbgrader.coursedir import CourseDirectory
 
-            config = self._config()
+            config = self.config()
             coursedir = CourseDirectory(config=config)
             coursedir.root = str(self.course)
             self._api = NbGraderAPI(coursedir=coursedir, config=config)
@@ -126,7 +119,7 @@ class FeedbackWriter:
         (:mod:`autograder.feedback_state`): the gradebook in one query for all of them."""
         students = list(students)
         made = made_by(self.config_digest)
-        book = gradebook_inputs(db_url(self.course, self._config()), assignment, students)
+        book = gradebook_inputs(db_url(self.course, self.config()), assignment, students)
         return {
             s: page_inputs(made, book.get(s, ""), self.folder(assignment, s, "autograded")) for s in students
         }
@@ -169,12 +162,27 @@ class FeedbackWriter:
         state.record(student, inputs, target)
         return True
 
+    def install(self, assignment: str, student: str, pages: dict[str, bytes], inputs: str) -> None:
+        """Put ``pages`` (``{path: bytes}``, made elsewhere from ``inputs``) in place of the
+        student's feedback, with nbgrader's file mode, and record them as written from ``inputs``."""
+        target = self.folder(assignment, student)
+        state = FeedbackState(self.course, assignment)
+        state.forget(student)  # until the new pages are whole
+        if target.exists():
+            shutil.rmtree(target)
+        for rel, data in pages.items():
+            if not safe_relative(rel):
+                raise ValueError(f"a worker sent a page outside the feedback folder: {rel!r}")
+            write_atomic(target / rel, data)
+            (target / rel).chmod(self.permissions())
+        state.record(student, inputs, target)
+
 
 class PageKeeper:
     """Keeps the feedback pages grading workers made (``autograde --feedback``, :mod:`.engine.pages`)
     where they are the pages this course would make now: the worker's fingerprint of what it made
     them from equals this course's fingerprint of the student (same graded notebooks, gradebook
-    entries, settings, nbgrader). Others are left for :func:`write_class_feedback`."""
+    entries, settings, nbgrader). Others are left for :func:`~.class_feedback.write_class_feedback`."""
 
     def __init__(self, course: Path) -> None:
         self.writer = FeedbackWriter(course)
@@ -188,153 +196,9 @@ class PageKeeper:
         kept = []
         for assignment, found in by_assignment.items():
             inputs = self.writer.inputs(assignment, [r.student for r in found])
-            state = FeedbackState(self.writer.course, assignment)
             for result in found:
                 if inputs[result.student] != result.pages_inputs:
                     continue
-                target = self.writer.folder(assignment, result.student)
-                state.forget(result.student)
-                if target.exists():
-                    shutil.rmtree(target)
-                for rel, data in result.pages.items():
-                    if not _safe_page(rel):
-                        raise ValueError(f"a worker sent a page outside the feedback folder: {rel!r}")
-                    write_atomic(target / rel, data)
-                    (target / rel).chmod(self.writer.permissions())
-                state.record(result.student, result.pages_inputs, target)
+                self.writer.install(assignment, result.student, result.pages, result.pages_inputs)
                 kept.append((assignment, result.student))
         return kept
-
-
-def _safe_page(rel: str) -> bool:
-    path = PurePosixPath(rel)
-    return bool(rel) and not path.is_absolute() and ".." not in path.parts
-
-
-#: What became of one student's feedback: ``written``, ``without`` (no autograded notebook),
-#: ``current`` (already up to date) or ``failed``, with the error.
-@dataclass(frozen=True)
-class Outcome:
-    kind: str
-    error: str = ""
-
-
-@dataclass
-class ClassFeedback:
-    """What :func:`write_class_feedback` did: who got feedback, who has none, whose was already up
-    to date, whose failed and why."""
-
-    written: list[str] = field(default_factory=list)
-    without: list[str] = field(default_factory=list)
-    current: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-
-    def add(self, student: str, outcome: Outcome) -> None:
-        """Record one student's outcome."""
-        if outcome.kind == "failed":
-            self.failed[student] = outcome.error
-        else:
-            getattr(self, outcome.kind).append(student)
-
-
-def students_to_feed_back(writer: FeedbackWriter, assignment: str) -> list[str]:
-    """Students with an autograded copy of ``assignment``, or an earlier feedback to bring up to date."""
-    found: set[str] = set()
-    for step in ("autograded", "feedback"):
-        pattern = writer.folder(assignment, "*", step)
-        found.update(Path(folder).parent.name for folder in glob.glob(str(pattern)) if Path(folder).is_dir())
-    return sorted(found)
-
-
-# ---------------------------------------------------------------- a class, in worker processes
-
-_WORKER: FeedbackWriter | None = None  # this worker process's writer
-
-
-def _start_worker(course: str) -> None:
-    global _WORKER
-    _WORKER = FeedbackWriter(Path(course))
-
-
-def _write_chunk(assignment: str, todo: list[tuple[str, str]]) -> list[tuple[str, Outcome]]:
-    """In a worker: each ``(student, inputs)``'s outcome."""
-    assert _WORKER is not None, "the worker was not started"
-    return [(student, _outcome(_WORKER, assignment, student, inputs)) for student, inputs in todo]
-
-
-def _outcome(writer: FeedbackWriter, assignment: str, student: str, inputs: str) -> Outcome:
-    try:
-        return Outcome("written" if writer.write(assignment, student, inputs) else "without")
-    except NbgraderError as error:
-        return Outcome("failed", str(error))
-
-
-def _outcomes(
-    writer: FeedbackWriter, assignment: str, todo: list[tuple[str, str]], jobs: int, chunk: int
-) -> Iterator[tuple[str, Outcome]]:
-    """Each ``(student, inputs)``'s outcome, in order: here, or from ``jobs`` worker processes that
-    take ``chunk`` students at a time (here when there is only one chunk)."""
-    if jobs <= 1 or len(todo) <= chunk:
-        for student, inputs in todo:
-            yield student, _outcome(writer, assignment, student, inputs)
-        return
-    chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
-    context = multiprocessing.get_context("spawn")
-    start = {"initializer": _start_worker, "initargs": (str(writer.course),)}
-    with ProcessPoolExecutor(jobs, mp_context=context, **start) as pool:
-        for outcomes in pool.map(_write_chunk, [assignment] * len(chunks), chunks):
-            yield from outcomes
-
-
-def write_class_feedback(
-    course: Path,
-    assignment: str,
-    students: Iterable[str] | None = None,
-    progress: bool = False,
-    jobs: int = 1,
-    chunk: int = CHUNK,
-    on_student: Callable[[str, Outcome], None] | None = None,
-    force: bool = False,
-) -> ClassFeedback:
-    """Bring the feedback of ``students`` (default: everyone graded) for ``assignment`` up to date.
-
-    A page written from exactly the autograded notebooks, gradebook entries and settings it would
-    be made from now, and untouched since, is left as it is (``current``) unless ``force``; the
-    others are written. ``jobs`` worker processes share the class, ``chunk`` students at a time
-    (``jobs=1``: all in this process). One student's failure is recorded in
-    :attr:`ClassFeedback.failed` and the others still get theirs; a student without an autograded
-    notebook gets none and loses a stale one. ``on_student(student, outcome)`` is called as each
-    is done.
-    """
-    if chunk < 1:
-        raise ValueError(f"chunk must be at least 1, not {chunk}")
-    writer = FeedbackWriter(Path(course))
-    todo = list(students) if students is not None else students_to_feed_back(writer, assignment)
-    inputs = writer.inputs(assignment, todo)
-    done = ClassFeedback()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc=f"feedback {assignment}", unit="student")
-
-    def finish(student: str, outcome: Outcome) -> None:
-        done.add(student, outcome)
-        if on_student is not None:
-            on_student(student, outcome)
-        if bar is not None:
-            bar.update()
-
-    try:
-        stale = []
-        for student in todo:
-            if not force and writer.is_current(assignment, student, inputs[student]):
-                finish(student, Outcome("current"))
-            else:
-                stale.append((student, inputs[student]))
-        for student, outcome in _outcomes(writer, assignment, stale, jobs, chunk):
-            finish(student, outcome)
-    finally:
-        if bar is not None:
-            bar.close()
-    return done

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The kit's own course root (the last place :func:`locate_course` looks).
@@ -102,3 +102,10 @@ def assignment_dir(course: Path, name: str) -> Path:
 def mutants_file(name: str) -> Path:
     """The corpus of typical wrong submissions for assignment ``name``."""
     return REPO_ROOT / "tests" / "mutants" / f"{name}.toml"
+
+
+def safe_relative(rel: str) -> bool:
+    """Whether ``rel`` names a file inside a folder (relative, no ``..``), as sent between the
+    client and its workers."""
+    path = PurePosixPath(rel)
+    return bool(rel) and not path.is_absolute() and ".." not in path.parts and "\\" not in rel

@@ -19,6 +19,7 @@ is its own; memory is flat in the class size when the larger class's peak stays 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 import subprocess
@@ -54,6 +55,7 @@ class ClassTiming:
     peer_students: int
     peer_seconds: float
     peer_measured_here: bool  # False: the peer's rate comes from the smaller class
+    client_cpu: float = 0.0  # CPU seconds of our task's own process
 
     @property
     def ratio(self) -> float:
@@ -154,6 +156,40 @@ def time_feedback_again(
     )
 
 
+def _page_digests(course: Path) -> dict[str, str]:
+    root = course / "feedback"
+    pages = sorted(root.rglob("*.html"))
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in pages}
+
+
+def time_feedback_cluster(
+    course: Path, assignment: str, workdir: Path, workers: int, peer: ClassTiming
+) -> ClassTiming:
+    """``adcourse feedback --force --cluster`` on ``course`` (every page already written by
+    :func:`time_feedback`), on a LocalCluster of ``workers``: every page made by a worker, and
+    byte for byte the page there was (ClassMismatch otherwise)."""
+    before = _page_digests(course)
+    ours = run_task("feedback-cluster", course, assignment, workdir / "unused", workers)
+    if ours["by_workers"] != ours["students"] or _page_digests(course) != before:
+        raise ClassMismatch(
+            f"{course}: {ours['students'] - ours['by_workers']} page(s) not made by the cluster's "
+            "workers, or pages differ from the ones made here"
+        )
+    return ClassTiming(
+        "feedback, on a cluster",
+        ours["students"],
+        workers,
+        ours["seconds"],
+        ours["rss_mib"],
+        ours["workers_rss_mib"],
+        peer.peer,
+        peer.peer_students,
+        peer.peer_seconds,
+        False,
+        ours["client_cpu"],
+    )
+
+
 def class_table(timings: list[ClassTiming], assignment: str, cores: int) -> Table:
     """The table of every task and class size, judged against the 2,000-student goals."""
     rows = []
@@ -200,6 +236,15 @@ def class_table(timings: list[ClassTiming], assignment: str, cores: int) -> Tabl
             f"feedback costs {core_seconds:.2f} core-seconds a page here (nbconvert's HTML rendering and "
             f"its BeautifulSoup pass, in stock nbgrader's exporter); 2,000 pages in 60 s take about "
             f"{2000 * core_seconds / GOAL_SECONDS:.0f} cores (this machine: {cores})."
+        )
+    for t in (t for t in timings if t.task == "feedback, on a cluster"):
+        worker_seconds, client = t.seconds * t.jobs / t.students, t.client_cpu / t.students
+        notes.append(
+            f"feedback, on a cluster (`adcourse feedback --cluster`, a Dask LocalCluster of {t.jobs} "
+            f"workers on this machine, every page remade): {worker_seconds:.2f} worker-seconds a page, "
+            f"so 2,000 pages in 60 s take about {2000 * worker_seconds / GOAL_SECONDS:.0f} workers; the "
+            f"client's own CPU is {client * 1000:.0f} ms a page (the LocalCluster's scheduler included), "
+            f"{1 / client:.0f} pages/s on one client core."
         )
     notes += [
         "report peer: `nbgrader export` writes only the CSV; its rows equal those of the report's "

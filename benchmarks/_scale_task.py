@@ -2,12 +2,16 @@
 
     python benchmarks/_scale_task.py report COURSE ASSIGNMENT OUT
     python benchmarks/_scale_task.py feedback COURSE ASSIGNMENT OUT --jobs N
+    python benchmarks/_scale_task.py feedback-cluster COURSE ASSIGNMENT OUT --jobs N
 
 ``report`` is ``adcourse report`` (:func:`autograder.report.build_report`, its files in OUT);
-``feedback`` is ``adcourse feedback`` (:func:`autograder.feedback.write_class_feedback` with
-``N`` worker processes; OUT unused). Prints one JSON object: ``seconds`` (wall, the task alone,
-imports excluded), ``students`` (in the report, or with feedback), ``current`` (of them, whose
-feedback was already up to date and left alone), ``failed`` (feedback that failed),
+``feedback`` is ``adcourse feedback`` (:func:`autograder.class_feedback.write_class_feedback` with
+``N`` worker processes; OUT unused); ``feedback-cluster`` is ``adcourse feedback --force
+--cluster`` on a Dask LocalCluster of ``N`` workers started first (not timed). Prints one JSON
+object: ``seconds`` (wall, the task alone, imports excluded), ``students`` (in the report, or with
+feedback), ``current`` (of them, whose feedback was already up to date and left alone),
+``failed`` (feedback that failed), ``by_workers`` (pages a cluster's workers made),
+``client_cpu`` (this process's CPU seconds in the task: with a LocalCluster, its scheduler's too),
 ``rss_mib`` (this process's peak resident memory) and ``workers_rss_mib`` (the largest worker
 process's, 0 without workers).
 
@@ -19,6 +23,7 @@ program starts afresh (``getrusage``'s ``ru_maxrss`` would carry over the parent
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -42,14 +47,17 @@ def _peak_mib(pid: int | str = "self") -> float:
 
 
 def _children() -> list[int]:
-    me, found = os.getpid(), []
+    """Every process descended from this one (a LocalCluster's workers are its nannies' children)."""
+    parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        if int(fields[1]) == me:  # the parent pid
-            found.append(int(stat.parent.name))
+    found, frontier = [], {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier}
+        found.extend(frontier)
     return found
 
 
@@ -70,26 +78,35 @@ class WorkerMemory(threading.Thread):
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``TASK COURSE ASSIGNMENT OUT [--jobs N]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("task", choices=["report", "feedback"])
+    parser.add_argument("task", choices=["report", "feedback", "feedback-cluster"])
     parser.add_argument("course", type=Path)
     parser.add_argument("assignment")
     parser.add_argument("out", type=Path)
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
-    from autograder.feedback import write_class_feedback
+    from autograder.class_feedback import write_class_feedback
     from autograder.report import build_report
 
     workers = WorkerMemory()
     workers.start()
-    start = time.perf_counter()
-    if args.task == "report":
-        report = build_report(args.course, args.assignment, args.out)
-        students, failed, current = len(report.students), 0, 0
-    else:
-        done = write_class_feedback(args.course, args.assignment, jobs=args.jobs)
-        students, failed = len(done.written) + len(done.current), len(done.failed)
-        current = len(done.current)
-    seconds = time.perf_counter() - start
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if args.task == "feedback-cluster":
+            from autograder.engine.cluster import local_cluster
+
+            cluster = stack.enter_context(local_cluster(args.jobs, 0)).scheduler_address
+        start, cpu = time.perf_counter(), time.process_time()
+        by_workers = 0
+        if args.task == "report":
+            report = build_report(args.course, args.assignment, args.out)
+            students, failed, current = len(report.students), 0, 0
+        else:
+            done = write_class_feedback(
+                args.course, args.assignment, jobs=args.jobs, cluster=cluster, force=cluster is not None
+            )
+            students, failed = len(done.written) + len(done.current), len(done.failed)
+            current, by_workers = len(done.current), len(done.by_workers)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     workers.done.set()
     workers.join()
     print(
@@ -99,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
                 "students": students,
                 "failed": failed,
                 "current": current,
+                "by_workers": by_workers,
+                "client_cpu": cpu,
                 "rss_mib": _peak_mib(),
                 "workers_rss_mib": workers.peak,
             }

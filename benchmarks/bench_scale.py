@@ -48,7 +48,14 @@ from typing import Any
 
 import nbformat
 from _report import Table, machine_info, write_results
-from _scale_class import ClassTiming, class_table, time_feedback, time_feedback_again, time_report
+from _scale_class import (
+    ClassTiming,
+    class_table,
+    time_feedback,
+    time_feedback_again,
+    time_feedback_cluster,
+    time_report,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 for path in (REPO, REPO / "tests"):
@@ -333,12 +340,14 @@ def measure_classes(course: Path, jobs: int) -> list[ClassTiming]:
     peer_feedback = None
     for folder in sizes:
         work = Path(tempfile.mkdtemp(prefix="class-", dir=course.parent))
+        first = len(timings)
         timings.append(time_report(folder, ASSIGNMENT, work))
         timings.append(time_feedback(folder, ASSIGNMENT, work, jobs, peer_feedback))
         peer_feedback = peer_feedback or timings[-1]
         if folder == sizes[-1]:
             timings.append(time_feedback_again(folder, ASSIGNMENT, work, jobs, peer_feedback))
-        for t in timings[-3:]:
+            timings.append(time_feedback_cluster(folder, ASSIGNMENT, work, jobs, peer_feedback))
+        for t in timings[first:]:
             print(f"{t.task} of {t.students}: {t.seconds:.1f} s, peak {t.rss_mib:.0f} MiB", flush=True)
     return timings
 

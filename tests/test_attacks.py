@@ -24,8 +24,8 @@ import pytest
 from helpers.toycourse import KEY, MAX, edited, make_course, release, source_notebook, submit
 
 from autograder.check import scratch_course
+from autograder.class_feedback import write_class_feedback
 from autograder.engine import Limits, autograde
-from autograder.feedback import write_class_feedback
 from autograder.hidden import HideHiddenTests, hidden_regions
 from autograder.nbgrader_cli import run_nbgrader
 from autograder.paths import course_root

@@ -399,10 +399,13 @@ def test_scale_benchmark_quick_run_records_like_the_per_result_path(tmp_path: Pa
         ("report", 12),
         ("feedback", 12),
         ("feedback, up to date", 12),
+        ("feedback, on a cluster", 12),  # refused unless every page came from a worker, unchanged
     ]
-    assert [t.peer_measured_here for t in classes] == [True, True, True, False, False]
+    assert [t.peer_measured_here for t in classes] == [True, True, True, False, False, False]
+    assert classes[-1].jobs == 2 and classes[-1].client_cpu > 0
     table = importlib.import_module("_scale_class").class_table(classes, bs.ASSIGNMENT, 2)
     assert [row[:2] for row in table.rows] == [[t.task, str(t.students)] for t in classes]
+    assert any("worker-seconds a page" in note for note in table.notes)
 
 
 SCALE_SAMPLE = """# adlib benchmark results

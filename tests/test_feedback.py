@@ -9,13 +9,15 @@ generate_feedback toy --force`` writes every page in one copy of the course, and
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from helpers.toycourse import EXPECTED, released_toy
 
+from autograder.class_feedback import write_class_feedback
 from autograder.engine import Limits, autograde
-from autograder.feedback import FeedbackWriter, write_class_feedback
+from autograder.feedback import FeedbackWriter
 from autograder.nbgrader_cli import run_nbgrader
 
 STUDENTS = tuple(EXPECTED)
@@ -234,3 +236,98 @@ def test_a_worker_s_page_that_no_longer_matches_is_not_kept(
     done = write_class_feedback(copy, "toy")
     assert done.written == ["wrong"]
     assert b"2.5" in (copy / "feedback" / "wrong" / "toy" / "toy.html").read_bytes()
+
+
+# ---------------------------------------------------------------- pages made by a cluster's workers
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Dask LocalCluster of 2 single-threaded worker processes on 127.0.0.1."""
+    from autograder.engine.cluster import local_cluster
+
+    with local_cluster(workers=2, port=0) as lc:
+        yield lc.scheduler_address
+
+
+def test_the_class_snapshot_holds_every_gradebook_entry(graded: Path, tmp_path: Path) -> None:
+    """What workers make pages from: the same fingerprint of each student's entries as the course's
+    (a manual grade included)."""
+    from autograder.engine.snapshot import snapshot_class
+    from autograder.feedback_state import gradebook_inputs
+
+    course = _fresh(graded, tmp_path / "root")
+    _set_manual_score(course, "wrong", "test-two", 2.5)
+    url = f"sqlite:///{course / 'gradebook.db'}"
+    copy = tmp_path / "snapshot.db"
+    copy.write_bytes(snapshot_class(url, "toy"))
+    want = gradebook_inputs(url, "toy")
+    assert want and set(want) <= set(STUDENTS)
+    assert gradebook_inputs(f"sqlite:///{copy}", "toy") == want
+
+
+def test_a_cluster_s_workers_make_stock_nbgrader_s_pages(
+    graded: Path, stock: dict[str, bytes], cluster: str, tmp_path: Path
+) -> None:
+    course = _fresh(graded, tmp_path / "root")
+    done = write_class_feedback(course, "toy", cluster=cluster, chunk=2)
+    assert not done.failed and done.remade == {}
+    assert sorted(done.written) == sorted({name.split("/")[0] for name in stock})
+    assert sorted(done.by_workers) == sorted(done.written)
+    mine = pages(course)
+    assert sorted(mine) == sorted(stock)
+    assert [name for name in stock if mine[name] != stock[name]] == []
+    assert (course / "feedback" / "key" / "toy" / "toy.html").stat().st_mode & 0o777 == 0o644
+    again = write_class_feedback(course, "toy", cluster=cluster)
+    assert again.written == [] and sorted(again.current) == sorted(done.written)
+
+
+def test_a_page_the_cluster_made_from_other_entries_is_made_here(
+    graded: Path, stock: dict[str, bytes], cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers' snapshot has a manual grade the course does not (as if the gradebook changed
+    under them): that page is made by the client, from the course; a student who fails on the
+    worker and here fails once, with nbgrader's error."""
+    import sqlite3
+
+    from autograder import feedback_cluster
+
+    def other_book(writer: FeedbackWriter, assignment: str):
+        book = real_book(writer, assignment)
+        changed = tmp_path / "changed.db"
+        changed.write_bytes(book.gradebook)
+        with sqlite3.connect(changed) as db:
+            db.execute(
+                "UPDATE grade SET manual_score = 2.5"
+                " WHERE cell_id IN (SELECT id FROM base_cell WHERE name = 'test-two') AND notebook_id IN"
+                " (SELECT sn.id FROM submitted_notebook sn JOIN submitted_assignment sa"
+                " ON sn.assignment_id = sa.id WHERE sa.student_id = 'wrong')"
+            )
+        db.close()
+        return replace(book, gradebook=changed.read_bytes())
+
+    real_book = feedback_cluster.class_book
+    monkeypatch.setattr(feedback_cluster, "class_book", other_book)
+    course = _fresh(graded, tmp_path / "root")
+    shutil.copytree(course / "autograded" / "key", course / "autograded" / "ghost")
+    done = write_class_feedback(course, "toy", cluster=cluster, chunk=3)
+    assert sorted(done.remade) == ["ghost", "wrong"]
+    assert "other inputs" in done.remade["wrong"] and "the worker failed" in done.remade["ghost"]
+    assert list(done.failed) == ["ghost"] and "generate_feedback toy --student ghost" in done.failed["ghost"]
+    assert "wrong" in done.written and "wrong" not in done.by_workers
+    assert {"key", "blank"} <= set(done.by_workers)
+    mine = pages(course)
+    assert [name for name in stock if mine[name] != stock[name]] == []
+
+
+def test_adcourse_feedback_on_a_cluster_says_who_made_the_pages(
+    graded: Path, cluster: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from autograder.cli import main
+
+    course = _fresh(graded, tmp_path / "root")
+    assert main(["--course", str(course), "feedback", "toy", "--student", "key", "--cluster", cluster]) == 0
+    out = capsys.readouterr().out
+    assert "feedback for toy: 1 student(s)" in out
+    assert "1 made by the cluster's workers, 0 here instead" in out
+    assert (course / "feedback" / "key" / "toy" / "toy.html").is_file()

@@ -55,6 +55,16 @@ def connect(address: str):
         ) from exc
 
 
+def scheduler_workers(client) -> int:
+    """How many workers the client's cluster has, once it has one (at most ``CONNECT_TIMEOUT``
+    seconds' wait)."""
+    workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+    if workers == 0:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+        workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+    return workers
+
+
 def on_cluster(
     address: str,
     make_bundles: Callable[[], Iterable[tuple[str, AssignmentBundle]]],
@@ -73,10 +83,7 @@ def on_cluster(
 
     client = connect(address)
     try:
-        workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-        if workers == 0:
-            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
-            workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+        workers = scheduler_workers(client)
         bundles = dict(make_bundles())
         run_id = uuid.uuid4().hex[:12]
         bundle_tasks = {
