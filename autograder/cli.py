@@ -176,6 +176,8 @@ def _autograde(args: argparse.Namespace) -> int:
             f"feedback: {len(run.fed_back)} page(s) made by the workers in {course / 'feedback'}/; "
             f"`adcourse feedback {args.name}` writes any other"
         )
+        for student, why in list(run.pages_failed.items())[:5]:
+            print(f"  {student}: the worker could not make the page: {why}")
     if run.statuses:
         mean = sum(s.score for s in run.statuses) / n
         top = max(s.max_score for s in run.statuses)

@@ -238,6 +238,22 @@ def test_a_worker_s_page_that_no_longer_matches_is_not_kept(
     assert b"2.5" in (copy / "feedback" / "wrong" / "toy" / "toy.html").read_bytes()
 
 
+def test_a_page_the_worker_cannot_make_is_reported_and_the_grade_kept(
+    graded_with_pages: tuple[Path, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autograder.engine import pages as worker_pages
+
+    def broken(bundle, result):
+        raise RuntimeError("no pages today")
+
+    monkeypatch.setattr(worker_pages, "make_pages", broken)  # jobs=1: the worker is this process
+    course, _ = graded_with_pages
+    copy = _fresh(course.parent, tmp_path / "root")
+    run = autograde(copy, "toy", jobs=1, limits=LIMITS, students=["key"], feedback=True)
+    assert [s.status for s in run.statuses] == ["graded"] and run.statuses[0].score > 0
+    assert run.fed_back == [] and run.pages_failed == {"key": "RuntimeError: no pages today"}
+
+
 # ---------------------------------------------------------------- pages made by a cluster's workers
 
 

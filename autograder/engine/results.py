@@ -39,9 +39,11 @@ class SubmissionResult:
     refused: tuple[tuple[str, str], ...] = ()
     #: The student's feedback pages, made by the worker (``autograde --feedback``): ``{path in
     #: feedback/<student>/<assignment>/: bytes}``, and the fingerprint of what they were made from
-    #: (:mod:`autograder.feedback_state`); empty when the worker made none.
+    #: (:mod:`autograder.feedback_state`); empty when the worker made none, and then
+    #: ``pages_error`` says why if making them failed (the client makes them later).
     pages: dict[str, bytes] = field(default_factory=dict)
     pages_inputs: str = ""
+    pages_error: str = ""
 
     @property
     def findings(self) -> tuple[Finding, ...]:

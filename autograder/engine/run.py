@@ -35,6 +35,8 @@ class AutogradeRun:
     cluster: str | None = None
     #: Students whose feedback pages the workers made and this process kept (``feedback=True``).
     fed_back: list[str] = field(default_factory=list)
+    #: Students whose pages the workers failed to make, with why (``feedback=True``).
+    pages_failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def ungradable(self) -> list[SubmissionStatus]:
@@ -116,6 +118,9 @@ def autograde_class(
             statuses = record_many(course, url, batch, config)
             for assignment, student in pages.keep(batch) if pages else []:
                 runs[assignment].fed_back.append(student)
+            for r in batch:
+                if r.pages_error:
+                    runs[r.assignment].pages_failed[r.student] = r.pages_error
             for status in statuses:
                 runs[status.assignment].statuses.append(status)
                 if on_graded:

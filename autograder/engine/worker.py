@@ -236,14 +236,14 @@ def grade_submission(
 
 
 def with_pages(bundle: AssignmentBundle, result: SubmissionResult) -> SubmissionResult:
-    """``result`` with the student's feedback pages (:mod:`.pages`), or as it is if they could
-    not be made (the client makes them later, as without ``--feedback``)."""
+    """``result`` with the student's feedback pages (:mod:`.pages`), or with why they could not be
+    made (``pages_error``: the client makes them later, as without ``--feedback``)."""
     from dataclasses import replace
 
     from .pages import make_pages
 
     try:
         pages, inputs = make_pages(bundle, result)
-    except Exception:  # a page is never worth a grade: leave it to adcourse feedback
-        return result
+    except Exception as exc:  # a page is never worth a grade: leave it to adcourse feedback
+        return replace(result, pages_error=f"{type(exc).__name__}: {exc}"[:500])
     return replace(result, pages=pages, pages_inputs=inputs)
