@@ -80,9 +80,10 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
         return sorted(csv.DictReader(fh), key=lambda row: (row["assignment"], row["student_id"]))
 
 
-def _pages(course: Path) -> dict[str, bytes]:
+def _page_digests(course: Path) -> dict[str, str]:
     root = course / "feedback"
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.html"))}
+    pages = sorted(root.rglob("*.html"))
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in pages}
 
 
 def time_report(course: Path, assignment: str, workdir: Path) -> ClassTiming:
@@ -113,7 +114,7 @@ def time_feedback(
         start = time.perf_counter()
         run_nbgrader(copy, "generate_feedback", assignment, "--force")
         seconds = time.perf_counter() - start
-        mine, stock = _pages(course), _pages(copy)
+        mine, stock = _page_digests(course), _page_digests(copy)
         if mine != stock or len(mine) != n:
             differ = sorted(k for k in {*mine, *stock} if mine.get(k) != stock.get(k))
             raise ClassMismatch(f"{course}: {len(differ)} page(s) differ from stock, e.g. {differ[:3]}")
@@ -142,10 +143,15 @@ def time_feedback_again(
     ours = run_task("feedback", course, assignment, workdir / "unused", jobs)
     if ours["current"] != ours["students"]:
         raise ClassMismatch(f"{course}: {ours['students'] - ours['current']} page(s) written again")
+    return _against_peer("feedback, up to date", ours, 1, peer)
+
+
+def _against_peer(task: str, ours: dict, processes: int, peer: ClassTiming) -> ClassTiming:
+    """Our ``task``'s answer (:func:`run_task`), judged against ``peer``'s rate."""
     return ClassTiming(
-        "feedback, up to date",
+        task,
         ours["students"],
-        1,
+        processes,
         ours["seconds"],
         ours["rss_mib"],
         ours["workers_rss_mib"],
@@ -153,13 +159,8 @@ def time_feedback_again(
         peer.peer_students,
         peer.peer_seconds,
         False,
+        ours["client_cpu"],
     )
-
-
-def _page_digests(course: Path) -> dict[str, str]:
-    root = course / "feedback"
-    pages = sorted(root.rglob("*.html"))
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in pages}
 
 
 def time_feedback_cluster(
@@ -175,19 +176,7 @@ def time_feedback_cluster(
             f"{course}: {ours['students'] - ours['by_workers']} page(s) not made by the cluster's "
             "workers, or pages differ from the ones made here"
         )
-    return ClassTiming(
-        "feedback, on a cluster",
-        ours["students"],
-        workers,
-        ours["seconds"],
-        ours["rss_mib"],
-        ours["workers_rss_mib"],
-        peer.peer,
-        peer.peer_students,
-        peer.peer_seconds,
-        False,
-        ours["client_cpu"],
-    )
+    return _against_peer("feedback, on a cluster", ours, workers, peer)
 
 
 def class_table(timings: list[ClassTiming], assignment: str, cores: int) -> Table:
