@@ -100,9 +100,10 @@ class RoundResult:
 class Watcher:
     """Grades each new or re-submitted submission of ``assignment`` once, with its feedback.
 
-    ``jobs`` worker processes (default: all cores) grade batches of ``batch`` submissions
-    (default: four per worker); a stop request takes effect between batches. ``on_outcome`` is
-    called as each submission is finished, ``log`` with what went wrong and what happens next.
+    ``jobs`` worker processes (default: all cores), or the course's Dask cluster, grade batches
+    of ``batch`` submissions (default: four per worker); a stop request takes effect between
+    batches. ``on_outcome`` is called as each submission is finished, ``log`` with what went
+    wrong and what happens next.
     """
 
     def __init__(
@@ -124,7 +125,8 @@ class Watcher:
         self.course = course
         self.assignment = assignment
         self.jobs = jobs
-        self.batch = batch or 4 * (jobs or default_jobs())
+        #: Submissions per batch; None: four per worker (a cluster's workers, counted each round).
+        self.batch = batch
         self.max_attempts = max_attempts
         self.limits = limits
         self.state_file = state_path(course, assignment)
@@ -246,7 +248,8 @@ class Watcher:
             pending = [a for a in pending if not self._graded_before(a, state, result)]
             fresh = [a for a in pending if state.attempts_of(a) == 0]
             retries = [a for a in pending if state.attempts_of(a) > 0]
-            batches = [fresh[i : i + self.batch] for i in range(0, len(fresh), self.batch)]
+            size = self._batch_size(session) if fresh else 1
+            batches = [fresh[i : i + size] for i in range(0, len(fresh), size)]
             batches += [[a] for a in retries]  # one at a time, so that a crash names its cause
             for batch in batches:
                 if self.stop_requested:
@@ -256,6 +259,16 @@ class Watcher:
             if state.snapshot_behind:  # finished without grading (_graded_before)
                 state.save()
         return result
+
+    def _batch_size(self, session: GradingSession) -> int:
+        """``batch``, or four per worker that grades: on a cluster, so that all of its workers are
+        kept busy (a cluster that cannot be reached fails the batch, which says why)."""
+        if self.batch:
+            return self.batch
+        try:
+            return 4 * session.workers()
+        except Exception:
+            return 4 * (self.jobs or default_jobs())
 
     def _collect(self, state: WatchState) -> bool:
         """Run ``nbgrader collect NAME --update`` if the exchange's inbound entries changed."""

@@ -41,3 +41,34 @@ def test_a_session_grades_batch_after_batch_with_the_same_workers(tmp_path: Path
     for student, total in (("key", "9.0"), ("wrong", "4.0")):
         page = course / "feedback" / student / "toy" / "toy.html"
         assert f"Score: {total} / 9.0)" in page.read_text(encoding="utf-8"), student
+
+
+class _Deadly:
+    """A stand-in bundle that kills the worker process which unpickles it."""
+
+    assignment = "toy"
+    notebooks = ("toy",)
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        import os
+
+        return os._exit, (3,)
+
+
+def test_a_pool_broken_by_a_dying_worker_is_replaced_and_the_submission_tried_once_more() -> None:
+    from autograder.engine.backends import WorkerPool
+    from autograder.engine.submission import Submission
+
+    pool = WorkerPool(2)
+    got = []
+    try:
+        pool.ready()
+        first = pool._pool
+        pool.submit(_Deadly(), [Submission("ada", {}, None, "f", "toy")])  # type: ignore[arg-type]
+        pool.collect(got.extend)
+        assert pool._pool is not first  # replaced after the first death (and again after the second)
+    finally:
+        pool.close()
+    (result,) = got
+    assert (result.student, result.status) == ("ada", "error")
+    assert "the grading worker failed (BrokenProcessPool" in result.detail

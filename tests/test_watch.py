@@ -404,6 +404,7 @@ class FakeEngine:
         self.crash = crash
         self.status = status
         self.sessions = 0
+        self.cluster_workers: int | Exception = 1  # what workers() answers
 
     def __call__(self, course: Path, assignment: str, **_: Any) -> FakeEngine:
         self.sessions += 1
@@ -415,6 +416,11 @@ class FakeEngine:
 
     def page_kept(self, student: str) -> bool:
         return False
+
+    def workers(self) -> int:
+        if isinstance(self.cluster_workers, Exception):
+            raise self.cluster_workers
+        return self.cluster_workers
 
     def close(self, wait: bool = True) -> None:
         pass
@@ -654,3 +660,26 @@ def test_the_state_is_read_once_and_again_only_when_its_files_change(
     w._on_outcome = lambda o: (outcomes.append(o), len(outcomes) == 2 and w.request_stop())
     w.run(0.1)
     assert engine.sessions == 1 and engine.calls[4:] == [["bad"], ["good"]]
+
+
+def test_batches_hold_four_submissions_per_worker_of_the_cluster(
+    toy: Toy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default batch is four per worker that grades (a cluster's workers, asked each round);
+    a cluster that cannot be asked falls back to four per local job, and ``batch`` wins."""
+    course = toy.copy(tmp_path / "c")
+    students = [f"s{i}" for i in range(9)]
+    for student in students:
+        submit(course, student, {"toy.ipynb": f"{student}, v1".encode()})
+    engine = FakeEngine(lambda students: False)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
+    engine.cluster_workers = 2
+    watcher(course)[0].round()
+    assert [len(call) for call in engine.calls] == [8, 1]
+    for how, batch, sizes in ((OSError("no scheduler"), None, [4, 4, 1]), (5, 3, [3, 3, 3])):
+        for student in students:
+            (course / "submitted" / student / "toy" / "toy.ipynb").write_bytes(f"{student}, {how}".encode())
+        engine.calls.clear()
+        engine.cluster_workers = how
+        watcher(course, batch=batch)[0].round()
+        assert [len(call) for call in engine.calls] == sizes, how

@@ -23,8 +23,9 @@ from ..config import cell_timeout, cluster_address, db_url, load_config
 from ..gradebook import check_gradebook
 from ..nbgrader_cli import ensure_scripts_on_path
 from ..paths import CourseError, assignment_dir
-from .backends import WorkerPool, default_jobs, grade, serially
+from .backends import WorkerPool, default_jobs, failed, serially
 from .bundle import AssignmentBundle, build_bundle
+from .cluster import ClusterWorkers
 from .limits import Limits
 from .run import AutogradeRun, Progress, ensure_in_gradebook, page_keeper, recorder
 from .submission import find_submissions
@@ -46,8 +47,8 @@ class GradingSession:
 
     ``jobs`` worker processes (default: all cores; 1: this process) stay up from the first batch
     to :meth:`close`; with a Dask cluster (``cluster``, default the course config's
-    ``c.AdCourse.cluster``) each batch is sent to it. ``limits`` and ``feedback`` are
-    :func:`~.run.autograde`'s.
+    ``c.AdCourse.cluster``) one connection serves every batch, each bundle sent to it once.
+    ``limits`` and ``feedback`` are :func:`~.run.autograde`'s.
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class GradingSession:
         self._cluster = cluster
         self._setup: _Setup | None = None
         self._pool: WorkerPool | None = None
+        self._remote: ClusterWorkers | None = None
         self._run: AutogradeRun | None = None  # the batch being graded
 
     def __enter__(self) -> GradingSession:
@@ -86,8 +88,13 @@ class GradingSession:
     def close(self, wait: bool = True) -> None:
         """End the worker processes (with ``wait``, once their current submission is done)."""
         pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close(wait=wait)
+        remote, self._remote = self._remote, None
+        try:
+            if pool is not None:
+                pool.close(wait=wait)
+        finally:
+            if remote is not None:
+                remote.close()
 
     def _ready(self) -> _Setup:
         """The config, gradebook URL, cluster and bundle; read and built if not yet (the workers
@@ -117,6 +124,21 @@ class GradingSession:
         and kept (:class:`~autograder.feedback.PageKeeper`: they are up to date): for ``on_graded``."""
         return self._run is not None and student in self._run.fed_back
 
+    def workers(self) -> int:
+        """How many submissions are graded at once: the cluster's workers (connecting to it if
+        need be), else ``jobs``."""
+        cluster = self._cluster or cluster_address(self.course, load_config(self.course))
+        return self._cluster_workers(cluster).workers if cluster else self.jobs
+
+    def _cluster_workers(self, address: str) -> ClusterWorkers:
+        """The connection to the cluster at ``address`` (made if there is none, or to another address)."""
+        if self._remote is not None and self._remote.address != address:
+            remote, self._remote = self._remote, None
+            remote.close()
+        if self._remote is None:
+            self._remote = ClusterWorkers(address, failed)
+        return self._remote
+
     def _workers(self, cluster: str | None) -> WorkerPool | None:
         """The local worker processes (started if they are not running), or None: on a cluster,
         or in this process (``jobs`` 1)."""
@@ -141,7 +163,14 @@ class GradingSession:
         )
         bundles = [(self.assignment, setup.bundle)]
         if setup.cluster:
-            run.jobs = grade(lambda: bundles, submissions, finish, cluster=setup.cluster)
+            remote = self._cluster_workers(setup.cluster)
+            try:
+                remote.grade(dict(bundles), submissions, finish)
+            except BaseException:  # its tasks would be collected by the next batch: a new connection
+                self._remote = None
+                remote.close()
+                raise
+            run.jobs = remote.workers
         elif (pool := self._workers(None)) is None:
             run.jobs = serially(lambda: bundles, submissions, finish)
         else:
