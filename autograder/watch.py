@@ -9,8 +9,15 @@ Every round (every ``interval`` seconds) the watcher
    grades, with the parallel engine, those not finished before with the same fingerprint;
 3. writes each graded student's feedback (stock nbgrader ``GenerateFeedback``; the grading worker
    made the page with the grade, and it is kept when it matches the gradebook: see
-   :mod:`autograder.engine.pages`) and only then marks the submission done in
-   ``course/.adcourse/watch/NAME.json``.
+   :mod:`autograder.engine.pages`) and only then marks the submission done: one line appended to
+   ``course/.adcourse/watch/NAME.history.jsonl``, the snapshot ``NAME.json`` rewritten once per
+   batch (:mod:`autograder.watch_state`).
+
+The state stays in memory from round to round (read again only when its files changed), and one
+:class:`~autograder.engine.session.GradingSession` grades every batch: its worker processes stay up
+for all the rounds of :meth:`Watcher.run`, its bundle (the gradebook snapshot and the answer key's
+oracle) is built once a round. So what the watcher's own process spends on a submission does not
+grow with the class (``benchmarks/WATCH.md``).
 
 A grading that fails (the engine's round crashes, a worker fails, feedback cannot be written) is
 logged and tried again, alone, on the next rounds, at most ``max_attempts`` times in all; then the
@@ -37,8 +44,9 @@ from typing import Any
 
 from . import nbgrader_cli
 from .config import load_config
-from .engine import Limits, SandboxUnavailable, SubmissionStatus, autograde
+from .engine import Limits, SandboxUnavailable, SubmissionStatus
 from .engine.backends import default_jobs
+from .engine.session import GradingSession
 from .engine.status import read_status
 from .feedback import FeedbackWriter
 from .paths import CourseError, assignment_dir
@@ -92,9 +100,10 @@ class RoundResult:
 class Watcher:
     """Grades each new or re-submitted submission of ``assignment`` once, with its feedback.
 
-    ``jobs`` worker processes (default: all cores) grade batches of ``batch`` submissions
-    (default: four per worker); a stop request takes effect between batches. ``on_outcome`` is
-    called as each submission is finished, ``log`` with what went wrong and what happens next.
+    ``jobs`` worker processes (default: all cores), or the course's Dask cluster, grade batches
+    of ``batch`` submissions (default: four per worker); a stop request takes effect between
+    batches. ``on_outcome`` is called as each submission is finished, ``log`` with what went
+    wrong and what happens next.
     """
 
     def __init__(
@@ -116,7 +125,8 @@ class Watcher:
         self.course = course
         self.assignment = assignment
         self.jobs = jobs
-        self.batch = batch or 4 * (jobs or default_jobs())
+        #: Submissions per batch; None: four per worker (a cluster's workers, counted each round).
+        self.batch = batch
         self.max_attempts = max_attempts
         self.limits = limits
         self.state_file = state_path(course, assignment)
@@ -126,6 +136,8 @@ class Watcher:
         self._feedback = FeedbackWriter(course)
         self._lock_fd: int | None = None
         self._stop = threading.Event()
+        self._session: GradingSession | None = None
+        self._state: WatchState | None = None
 
     # ------------------------------------------------------------ stopping and the lock
 
@@ -185,13 +197,38 @@ class Watcher:
             for sig, old in previous.items():
                 signal.signal(sig, old)
 
+    @contextmanager
+    def _grading(self) -> Iterator[GradingSession]:
+        """The grading session (re-entrant): its workers and bundle serve every batch until the
+        outermost ``with`` ends (all the rounds of :meth:`run`, or one :meth:`round`)."""
+        if self._session is not None:
+            yield self._session
+            return
+        self._session = GradingSession(
+            self.course, self.assignment, jobs=self.jobs, limits=self.limits, feedback=True
+        )
+        try:
+            yield self._session
+        except KeyboardInterrupt:
+            self._session.close(wait=False)
+            raise
+        finally:
+            session, self._session = self._session, None
+            session.close()
+
+    def _load_state(self) -> WatchState:
+        """The state, read again only if its files changed since this watcher last read or wrote them."""
+        if self._state is None or not self._state.unchanged_on_disk():
+            self._state = WatchState.load(self.state_file, self.assignment)
+        return self._state
+
     # ------------------------------------------------------------ the loop
 
     def run(self, interval: float, *, once: bool = False) -> None:
         """Grade round after round, ``interval`` seconds apart, until stopped (or one round if ``once``)."""
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
-        with self._locked(), self._signals_stop():
+        with self._locked(), self._signals_stop(), self._grading():
             while not self.stop_requested:
                 self.round()
                 if once:
@@ -203,21 +240,35 @@ class Watcher:
     def round(self) -> RoundResult:
         """Collect from the exchange, then grade every new submission, batch by batch."""
         result = RoundResult()
-        with self._locked():
-            state = WatchState.load(self.state_file, self.assignment)
+        with self._locked(), self._grading() as session:
+            session.refresh()  # the assignment or the course config may have changed since
+            state = self._load_state()
             result.collected = self._collect(state)
             pending = [a for a in self._scanner.scan() if state.needs_grading(a)]
             pending = [a for a in pending if not self._graded_before(a, state, result)]
             fresh = [a for a in pending if state.attempts_of(a) == 0]
             retries = [a for a in pending if state.attempts_of(a) > 0]
-            batches = [fresh[i : i + self.batch] for i in range(0, len(fresh), self.batch)]
+            size = self._batch_size(session) if fresh else 1
+            batches = [fresh[i : i + size] for i in range(0, len(fresh), size)]
             batches += [[a] for a in retries]  # one at a time, so that a crash names its cause
             for batch in batches:
                 if self.stop_requested:
                     result.stopped = True
                     break
                 self._grade(batch, state, result)
+            if state.snapshot_behind:  # finished without grading (_graded_before)
+                state.save()
         return result
+
+    def _batch_size(self, session: GradingSession) -> int:
+        """``batch``, or four per worker that grades: on a cluster, so that all of its workers are
+        kept busy (a cluster that cannot be reached fails the batch, which says why)."""
+        if self.batch:
+            return self.batch
+        try:
+            return 4 * session.workers()
+        except Exception:
+            return 4 * (self.jobs or default_jobs())
 
     def _collect(self, state: WatchState) -> bool:
         """Run ``nbgrader collect NAME --update`` if the exchange's inbound entries changed."""
@@ -278,25 +329,18 @@ class Watcher:
             if status.status == "error":  # the worker failed, not the notebook: try again
                 self._failed(arrival, status.detail, state, result, status)
                 return
-            try:
-                feedback = self._write_feedback(status.student)
+            try:  # the worker's pages, kept, are up to date: nothing to check again
+                kept = self._session is not None and self._session.page_kept(status.student)
+                feedback = kept or self._write_feedback(status.student)
             except Exception as exc:  # any failure of the feedback is one failed attempt
                 self._failed(arrival, f"writing the feedback failed: {exc}", state, result, status)
                 return
             self._finish(arrival, "done", status, status.detail, feedback, state, result)
 
-        options: dict[str, Any] = {"limits": self.limits} if self.limits else {}
         self._log(f"grading {', '.join(sorted(arrivals))}")
+        assert self._session is not None  # round() opened it
         try:
-            autograde(
-                self.course,
-                self.assignment,
-                jobs=self.jobs,
-                students=sorted(arrivals),
-                on_graded=graded,
-                feedback=True,
-                **options,
-            )
+            self._session.grade(sorted(arrivals), on_graded=graded)
         except (WatchStateError, SandboxUnavailable):
             raise  # nothing can be graded or recorded: stop with the error
         except (Exception, KeyboardInterrupt) as exc:
@@ -311,6 +355,8 @@ class Watcher:
             reason = f"the grading round failed ({type(exc).__name__}: {str(exc)[:300]})"
             for arrival in unfinished:
                 self._failed(arrival, reason, state, result, None)
+        if state.snapshot_behind:  # the batch's outcomes are in the history log: one snapshot
+            state.save()
 
     def _failed(
         self,
@@ -340,7 +386,7 @@ class Watcher:
         result: RoundResult,
         attempts: int | None = None,
     ) -> None:
-        """Mark ``arrival`` finished in the state (saved at once) and report it."""
+        """Mark ``arrival`` finished in the state (in its history log at once) and report it."""
         outcome = Outcome(
             student=arrival.student,
             fingerprint=arrival.fingerprint,
@@ -356,6 +402,5 @@ class Watcher:
             flags=tuple(f"{flag.kind}: {flag.what}" for flag in status.flags) if status else (),
         )
         state.finish(outcome)
-        state.save()
         result.outcomes.append(outcome)
         self._on_outcome(outcome)

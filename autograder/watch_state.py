@@ -6,14 +6,25 @@ A submission is identified by its student and a fingerprint: a SHA-256 hash of i
 the same fingerprint with each grade). A re-submission (new files or a new timestamp) has
 a new fingerprint; copying the same files again with the same timestamp does not.
 
-The state, ``course/.adcourse/watch/<assignment>.json``, is rewritten atomically after each
-submission is finished, so a watcher stopped at any moment loses nothing and, when restarted,
-repeats only the gradings it had not finished.
+The state is two files in ``course/.adcourse/watch/``:
+
+* ``<assignment>.history.jsonl``, the history log (:mod:`autograder.watch_log`): each submission's
+  outcome is appended to it, one line, the moment the submission is finished;
+* ``<assignment>.json``, a snapshot of the latest outcome of each student, the failed attempts
+  being retried and the exchange's inbound entries, with the number of log lines it includes;
+  rewritten atomically once per batch of submissions (and when an attempt fails).
+
+Loading reads the snapshot and then finishes again, in memory, the outcomes the log holds beyond
+it, so a watcher stopped at any moment loses nothing and, when restarted, repeats only the
+gradings it had not finished; finishing one submission costs the same whatever the class's size.
+A state file of version 1 (the history inside it) still loads; the first save moves its history
+to the log and writes version 2.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +33,12 @@ from typing import Any
 from .engine.fingerprint import file_chunks, fingerprint, read_timestamp, submission_files
 from .engine.status import write_atomic
 from .paths import CourseError
+from .watch_log import HistoryLog, HistoryLogError, outcome_dict
 
-#: The format of the state file; a file of another version is refused, never overwritten.
-STATE_VERSION = 1
+#: The format of the state file; a file of another version is refused, never overwritten
+#: (version 1, which held the history itself, is read and moved on to this one).
+STATE_VERSION = 2
+_READABLE = (1, STATE_VERSION)
 
 
 class WatchStateError(CourseError):
@@ -39,6 +53,20 @@ def watch_dir(course: Path) -> Path:
 def state_path(course: Path, assignment: str) -> Path:
     """The state file of the watcher of ``assignment``."""
     return watch_dir(course) / f"{assignment}.json"
+
+
+def history_path(state: Path) -> Path:
+    """The history log beside the state file ``state``: ``<assignment>.history.jsonl``."""
+    return state.with_name(f"{state.stem}.history.jsonl")
+
+
+def _signature(path: Path) -> tuple[int, ...] | None:
+    """What changes when ``path`` is written: its inode, size and times (None if absent)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def now() -> str:
@@ -58,11 +86,30 @@ class Arrival:
     fingerprint: str
 
 
+def _tree_signature(folder: Path) -> tuple[tuple[Any, ...], ...]:
+    """Every entry under ``folder`` (files, folders, links: more than a submission holds) with its
+    type, size, modification and change times and inode, sorted: read with ``os.scandir``, a
+    system call or two per entry, so that scanning an unchanged class stays cheap."""
+    found = []
+    stack = [("", str(folder))]
+    while stack:
+        prefix, path = stack.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                rel = prefix + entry.name
+                found.append((rel, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((rel + "/", entry.path))
+    found.sort()
+    return tuple(found)
+
+
 class Scanner:
     """Fingerprints every ``submitted/<student>/<assignment>/`` folder.
 
-    Between two scans, a folder whose files all keep their size, modification and change times
-    and inode is not read again.
+    Between two scans, a folder none of whose entries changed type, size, modification or change
+    time or inode is not read again.
     """
 
     def __init__(self, course: Path, assignment: str) -> None:
@@ -84,16 +131,11 @@ class Scanner:
         return found
 
     def _arrival(self, folder: Path) -> Arrival:
-        files, stamp = submission_files(folder)
-        listing = [*files, ("timestamp.txt", stamp)] if stamp else files
-        signature = tuple(
-            (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-            for rel, path in listing
-            for st in (path.stat(),)
-        )
+        signature = _tree_signature(folder)  # before reading: a change while reading shows next time
         cached = self._cache.get(folder)
         if cached and cached[0] == signature:
             return cached[1]
+        files, stamp = submission_files(folder)
         timestamp = read_timestamp(stamp)
         contents = ((rel, path.stat().st_size, file_chunks(path)) for rel, path in files)
         arrival = Arrival(folder.parent.name, timestamp, fingerprint(timestamp, contents))
@@ -163,7 +205,7 @@ class WatchState:
     Attributes:
         finished: the latest :class:`Outcome` of each student.
         attempts: failed attempts at a student's current submission, not yet given up.
-        history: every :class:`Outcome`, in order (a re-submission adds one).
+        history: every :class:`Outcome`, in order (a re-submission adds one): the history log.
         inbound: the exchange's inbound entries of this assignment (name, complete) when they were
             last collected, or ``None`` if never.
     """
@@ -174,46 +216,103 @@ class WatchState:
     attempts: dict[str, Attempts] = field(default_factory=dict)
     history: list[Outcome] = field(default_factory=list)
     inbound: list[list[Any]] | None = None
+    #: The history log beside the state file.
+    log: HistoryLog = field(init=False, repr=False, compare=False)
+    #: Whether the history log holds ``history`` (False: a state of version 1, not yet moved).
+    _log_holds_history: bool = field(default=True, init=False, repr=False, compare=False)
+    #: The JSON form of each outcome in ``finished`` (made once per outcome, not once per save).
+    _plain: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: How many outcomes of ``history`` the snapshot on disk includes.
+    _included: int = field(default=0, init=False, repr=False, compare=False)
+    #: :meth:`on_disk` when this state last read or wrote the files (None: never).
+    _written: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.log = HistoryLog(history_path(self.path))
 
     @classmethod
     def load(cls, path: Path, assignment: str) -> WatchState:
-        """The state in ``path``, or an empty one if there is no such file."""
-        if not path.exists():
-            return cls(path, assignment)
+        """The state in ``path`` and its history log, or an empty one if there is no state file."""
+        state = cls(path, assignment)
         try:
+            signature = state.on_disk()
+            if not path.exists():  # none yet: what the log holds (if anything) was finished before
+                state._replay(0)
+                state._written = signature
+                return state
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") != STATE_VERSION:
+            if data.get("version") not in _READABLE:
                 raise ValueError(f"version {data.get('version')!r}, expected {STATE_VERSION}")
             if data.get("assignment") != assignment:
                 raise ValueError(f"it is the state of {data.get('assignment')!r}, not of {assignment!r}")
-            return cls(
-                path,
-                assignment,
-                finished={s: _outcome(o) for s, o in data["finished"].items()},
-                attempts={s: Attempts(**a) for s, a in data["attempts"].items()},
-                history=[_outcome(o) for o in data["history"]],
-                inbound=data["inbound"],
+            state.attempts = {s: Attempts(**a) for s, a in data["attempts"].items()}
+            state.inbound = data["inbound"]
+            for student, entry in data["finished"].items():
+                state.finished[student] = outcome = _outcome(entry)
+                state._plain[student] = outcome_dict(outcome)
+            if data["version"] == 1:
+                state.history = [_outcome(o) for o in data["history"]]
+                state._log_holds_history = False
+                state._included = len(state.history)
+            else:
+                state._included = data["history"]["outcomes"]
+                state._replay(state._included)
+            state._written = signature
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, HistoryLogError) as exc:
+            state._refuse(exc)
+        return state
+
+    def _replay(self, included: int) -> None:
+        """Read the log: its first ``included`` outcomes are in the snapshot; finish the rest again."""
+        entries = self.log.read()
+        if len(entries) < included:
+            raise ValueError(
+                f"its history log {self.log.path} has {len(entries)} outcomes, the state counts {included}"
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise WatchStateError(
-                f"cannot read the watch state {path}: {type(exc).__name__}: {exc}. Move it away to grade "
-                "every submission again"
-            ) from exc
+        self.history = [_outcome(entry) for entry in entries]
+        for outcome in self.history[included:]:
+            self._finish(outcome)
+
+    def _refuse(self, exc: Exception) -> None:
+        raise WatchStateError(
+            f"cannot read the watch state {self.path}: {type(exc).__name__}: {exc}. Move it away (with "
+            f"{self.log.path.name}) to grade every submission again"
+        ) from exc
+
+    def on_disk(self) -> tuple[Any, ...]:
+        """The signatures of the state file and the history log as they are on disk now."""
+        return (_signature(self.path), _signature(self.log.path))
+
+    @property
+    def snapshot_behind(self) -> bool:
+        """Whether outcomes were finished (in the log) since the snapshot was last written."""
+        return self._included != len(self.history)
+
+    def unchanged_on_disk(self) -> bool:
+        """Whether neither file changed since this state last read or wrote them (so this state
+        is what a :meth:`load` would give)."""
+        return self._written is not None and self.on_disk() == self._written
 
     def save(self) -> None:
-        """Write the state atomically (a reader sees the old or the new file, never half of one)."""
-        data = {
-            "version": STATE_VERSION,
-            "assignment": self.assignment,
-            "finished": {s: asdict(o) for s, o in sorted(self.finished.items())},
-            "attempts": {s: asdict(a) for s, a in sorted(self.attempts.items())},
-            "history": [asdict(o) for o in self.history],
-            "inbound": self.inbound,
-        }
+        """Write the snapshot atomically (a reader sees the old or the new file, never half of one),
+        after moving a version 1 state's history to the log."""
         try:
-            write_atomic(self.path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
+            if not self._log_holds_history:
+                self.log.replace(self.history)
+                self._log_holds_history = True
+            data = {
+                "version": STATE_VERSION,
+                "assignment": self.assignment,
+                "finished": {s: self._plain[s] for s in sorted(self.finished)},
+                "attempts": {s: asdict(a) for s, a in sorted(self.attempts.items())},
+                "inbound": self.inbound,
+                "history": {"file": self.log.path.name, "outcomes": len(self.history)},
+            }
+            write_atomic(self.path, (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
         except OSError as exc:
             raise WatchStateError(f"cannot write the watch state {self.path}: {exc}") from exc
+        self._included = len(self.history)
+        self._written = self.on_disk()
 
     def needs_grading(self, arrival: Arrival) -> bool:
         """Whether ``arrival`` is new: its student has no finished submission with its fingerprint."""
@@ -232,9 +331,25 @@ class WatchState:
         return count
 
     def finish(self, outcome: Outcome) -> None:
-        """Record ``outcome`` as its student's latest; the retries of that submission end."""
-        self.finished[outcome.student] = outcome
+        """Record ``outcome`` as its student's latest, appended to the history log at once (the
+        submission is finished from then on); the retries of that submission end."""
+        if not self._log_holds_history:  # a version 1 state: moved to version 2, with this outcome
+            self.history.append(outcome)
+            self._finish(outcome)
+            self.save()
+            return
+        try:
+            self.log.append(outcome)
+        except (OSError, HistoryLogError) as exc:
+            raise WatchStateError(f"cannot write the watch history {self.log.path}: {exc}") from exc
         self.history.append(outcome)
+        self._finish(outcome)
+        if self._written is not None:
+            self._written = (self._written[0], _signature(self.log.path))
+
+    def _finish(self, outcome: Outcome) -> None:
+        self.finished[outcome.student] = outcome
+        self._plain[outcome.student] = outcome_dict(outcome)
         tried = self.attempts.get(outcome.student)
         if tried and tried.fingerprint == outcome.fingerprint:
             del self.attempts[outcome.student]

@@ -489,3 +489,41 @@ def test_sizing_benchmark_quick_run_writes_every_table_with_its_columns(tmp_path
         slack = 2000 * 0.03 / int(workers) / 60 + 0.05
         assert float(grading) == pytest.approx(2000 * total / int(workers) / 60, abs=slack)
         assert (sqlite, postgres) == ("2.0", "4.0")  # 12,000 / 100 and / 50 results/s, in minutes
+
+
+WATCH_COLUMNS = [
+    "contender",
+    "submissions",
+    "start-up client CPU s (once)",
+    "client CPU s/submission",
+    "worker CPU s/submission",
+    "workers for 10/s",
+    "latency p50 s",
+]
+
+
+def test_watch_benchmark_quick_run_finishes_every_arrival_as_autograde_scores_it(tmp_path: Path) -> None:
+    # bench_watch refuses to report unless the watcher finished each arrival once, with its
+    # feedback, with the score autograde gives the same submission.
+    bw = importlib.import_module("bench_watch")
+    out = tmp_path / "WATCH.md"
+    text = bw.main(["--quick", "--out", str(out)], say=lambda line: None)
+    assert out.read_text() == text and "Quick smoke run" in text
+    rows = _rows(_section_with_columns(_sections(text), "adcourse watch at 10 arrivals/s", WATCH_COLUMNS))
+    assert [row[:2] for row in rows] == [["adcourse watch", "6"], ["adcourse autograde --feedback", "6"]]
+    assert rows[1][2] == "-" and float(rows[0][2]) > 0 and float(rows[0][3]) > 0
+    assert "class of 50" in text
+
+
+def test_watch_benchmark_refuses_scores_that_differ() -> None:
+    bw = importlib.import_module("bench_watch")
+    cost = bw.Cost(1.0, 1.0, 1.0)
+    batch = bw.Run("autograde", 3, cost, {"a1": 10.0, "a2": 4.0, "a3": 10.0}, max_score=10.0)
+    variant_of = {"a1": 0, "a2": 1, "a3": 0}
+    bw.check_scores(bw.Run("watch", 3, cost, dict(batch.scores)), batch, variant_of, 10.0)  # agree
+    with pytest.raises(bw.BenchmarkMismatch, match="scored differently"):
+        bw.check_scores(bw.Run("watch", 3, cost, {**batch.scores, "a2": 5.0}), batch, variant_of, 10.0)
+    with pytest.raises(bw.BenchmarkMismatch, match="copies of one variant"):
+        bw.check_scores(batch, bw.Run("autograde", 3, cost, {**batch.scores, "a3": 9.0}), variant_of, 10.0)
+    with pytest.raises(bw.BenchmarkMismatch, match="the answer key scored"):
+        bw.check_scores(batch, batch, variant_of, 12.0)

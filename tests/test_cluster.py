@@ -60,6 +60,32 @@ def test_the_cluster_grades_like_the_hand_worked_table(cluster, toy: toycourse.T
         assert (course / "autograded" / student / "toy" / "toy.ipynb").is_file()
 
 
+def test_a_grading_session_sends_each_bundle_once_over_one_connection(
+    cluster, toy: toycourse.Toy, tmp_path: Path
+) -> None:
+    """What ``adcourse watch`` grades with: batch after batch on one connection; the bundle is sent
+    again only after :meth:`refresh` rebuilt it; batches are sized by the cluster's workers."""
+    from autograder.engine.session import GradingSession
+
+    course = toy.copy(tmp_path / "c", toycourse.GOOD)
+    first, rest = toycourse.GOOD[0], list(toycourse.GOOD[1:])
+    with GradingSession(course, "toy", limits=LIMITS, cluster=cluster.scheduler_address) as session:
+        assert session.workers() == 2
+        remote = session._remote
+        one = session.grade([first])
+        task = remote._bundles["toy"][1]
+        two = session.grade(rest[:1])
+        assert session._remote is remote and remote._bundles["toy"][1] is task  # sent once
+        session.refresh()
+        three = session.grade(rest[1:])
+        assert session._remote is remote and remote._bundles["toy"][1] is not task  # the new bundle
+    assert session._remote is None and remote.client.status == "closed"
+    statuses = [*one.statuses, *two.statuses, *three.statuses]
+    assert {s.student: s.status for s in statuses} == {s: toycourse.EXPECTED[s][1] for s in toycourse.GOOD}
+    assert gradebook_points(course) == {s: dict(toycourse.EXPECTED[s][0]) for s in toycourse.GOOD}
+    assert one.jobs == 2 and _submissions_in_gradebook(course) == Counter(toycourse.GOOD)
+
+
 def test_a_worker_killed_mid_run_loses_and_doubles_nothing(
     cluster, toy: toycourse.Toy, tmp_path: Path
 ) -> None:

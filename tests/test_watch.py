@@ -35,7 +35,7 @@ from autograder.engine import SubmissionStatus
 from autograder.nbgrader_cli import nbgrader_env, run_nbgrader
 from autograder.paths import CourseError
 from autograder.watch import Watcher
-from autograder.watch_state import Outcome, WatchStateError, state_path
+from autograder.watch_state import Outcome, WatchStateError, history_path, state_path
 
 WRONG = {**KEY, "double": "def double(x):\n    return 3 * x"}
 PARTIAL = {"double": "def double(x):\n    return x * x"}
@@ -80,6 +80,12 @@ def feedback_pages(course: Path) -> dict[str, str | None]:
 
 def read_state(course: Path) -> dict[str, Any]:
     return json.loads(state_path(course, "toy").read_text(encoding="utf-8"))
+
+
+def read_history(course: Path) -> list[dict[str, Any]]:
+    """The watcher's history log beside the state file, one outcome a line."""
+    text = history_path(state_path(course, "toy")).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
 
 
 # ---------------------------------------------------------------- a watched class, graded for real
@@ -188,9 +194,10 @@ def test_a_resubmission_is_graded_again_and_its_grade_recorded(watched: Watched)
 
 
 def test_state_records_each_grading_once(watched: Watched) -> None:
-    state = read_state(watched.course)
-    assert state["version"] == 1 and state["assignment"] == "toy"
-    graded = [(entry["student"], entry["score"]) for entry in state["history"]]
+    state, history = read_state(watched.course), read_history(watched.course)
+    assert state["version"] == 2 and state["assignment"] == "toy"
+    assert state["history"] == {"file": "toy.history.jsonl", "outcomes": 6}
+    graded = [(entry["student"], entry["score"]) for entry in history]
     assert sorted(graded) == [
         ("blank", 0.0),
         ("blank", 3.0),
@@ -199,7 +206,7 @@ def test_state_records_each_grading_once(watched: Watched) -> None:
         ("wrong", 0.0),
         ("wrong", 4.0),
     ]
-    blanks = [entry["fingerprint"] for entry in state["history"] if entry["student"] == "blank"]
+    blanks = [entry["fingerprint"] for entry in history if entry["student"] == "blank"]
     assert len(set(blanks)) == 2
     assert state["finished"]["blank"]["fingerprint"] == blanks[1]
     assert state["finished"]["blank"]["timestamp"] == RESUBMITTED
@@ -332,7 +339,7 @@ def test_sigterm_finishes_the_batch_and_a_restart_grades_the_rest(toy: Toy, tmp_
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines() == ["c_wrong: 4/9 graded"]
 
-    history = [entry["student"] for entry in read_state(course)["history"]]
+    history = [entry["student"] for entry in read_history(course)]
     assert sorted(history) == ["a_key", "b_slow", "c_wrong"]
     assert gradebook_points(course) == {
         "a_key": POINTS["key"],
@@ -389,21 +396,41 @@ def test_exchange_submissions_are_collected_and_graded(toy: Toy, tmp_path: Path)
 
 
 class FakeEngine:
-    """Stands in for ``autograde``: records each call; ``crash(students)`` says whether it raises."""
+    """Stands in for the grading session (``GradingSession``): records each batch it is asked to
+    grade; ``crash(students)`` says whether grading it raises."""
 
     def __init__(self, crash: Callable[[list[str]], bool], status: str = "graded") -> None:
         self.calls: list[list[str]] = []
         self.crash = crash
         self.status = status
+        self.sessions = 0
+        self.cluster_workers: int | Exception = 1  # what workers() answers
 
-    def __call__(
-        self, course: Path, assignment: str, *, students: list[str], on_graded: Any, **_: Any
-    ) -> None:
+    def __call__(self, course: Path, assignment: str, **_: Any) -> FakeEngine:
+        self.sessions += 1
+        self.assignment = assignment
+        return self
+
+    def refresh(self) -> None:
+        pass
+
+    def page_kept(self, student: str) -> bool:
+        return False
+
+    def workers(self) -> int:
+        if isinstance(self.cluster_workers, Exception):
+            raise self.cluster_workers
+        return self.cluster_workers
+
+    def close(self, wait: bool = True) -> None:
+        pass
+
+    def grade(self, students: list[str], on_graded: Any) -> None:
         self.calls.append(list(students))
         if self.crash(students):
             raise RuntimeError("the engine broke")
         for student in students:
-            on_graded(SubmissionStatus(student, assignment, self.status, "a worker failed", 1.0, 9.0))
+            on_graded(SubmissionStatus(student, self.assignment, self.status, "a worker failed", 1.0, 9.0))
 
 
 @pytest.fixture
@@ -418,7 +445,7 @@ def test_a_crashing_round_is_retried_then_marked_failed(
     two_students: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = FakeEngine(lambda students: True)
-    monkeypatch.setattr(watch_module, "autograde", engine)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
     w, outcomes, messages = watcher(two_students, max_attempts=3)
     assert w.round().retrying == ["bad", "good"]
     assert messages[0] == "grading bad, good"
@@ -444,7 +471,7 @@ def test_one_crashing_submission_does_not_hold_back_the_others(
     two_students: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = FakeEngine(lambda students: "bad" in students)
-    monkeypatch.setattr(watch_module, "autograde", engine)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
     w = watcher(two_students, max_attempts=2)[0]
     w.round()  # together: both fail
     second = w.round()  # alone: good is graded, bad fails for the second time
@@ -455,7 +482,7 @@ def test_one_crashing_submission_does_not_hold_back_the_others(
 
 def test_a_worker_error_status_is_retried(two_students: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = FakeEngine(lambda students: False, status="error")
-    monkeypatch.setattr(watch_module, "autograde", engine)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
     w, outcomes, messages = watcher(two_students, max_attempts=2)
     assert w.round().retrying == ["bad", "good"]
     assert any("a worker failed; tried again next round (1 of 2)" in m for m in messages)
@@ -504,3 +531,155 @@ def test_command_line_help_and_errors(two_students: Path, capsys: pytest.Capture
     assert "expected a positive number, got 0" in capsys.readouterr().err
     assert main(["--course", str(two_students), "watch", "nope", "--once"]) == 1
     assert "adcourse: error: unknown assignment 'nope'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the state: a snapshot and a history log
+
+
+def test_a_watcher_killed_mid_batch_loses_nothing_and_grades_only_the_rest(
+    two_students: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot is written once per batch: a watcher killed after ``bad`` was finished (its
+    outcome in the history log only) is restarted; it grades ``good`` alone."""
+    engine = FakeEngine(lambda students: False)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
+
+    def killed(outcome: Outcome) -> None:
+        raise KeyboardInterrupt  # as a kill would, right after the first outcome
+
+    w = Watcher(two_students, "toy", jobs=1, on_outcome=killed)
+    with pytest.raises(KeyboardInterrupt):
+        w.round()
+    assert not state_path(two_students, "toy").exists()  # no snapshot yet ...
+    assert [e["student"] for e in read_history(two_students)] == ["bad"]  # ... but bad is finished
+
+    restarted, outcomes, _ = watcher(two_students)
+    restarted.round()
+    assert engine.calls == [["bad", "good"], ["good"]]
+    assert summary(outcomes) == {"good": ("done", "graded", 1.0)}
+    state = read_state(two_students)
+    assert sorted(state["finished"]) == ["bad", "good"] and state["history"]["outcomes"] == 2
+    assert [e["student"] for e in read_history(two_students)] == ["bad", "good"]
+
+
+def test_a_torn_last_line_of_the_history_is_not_an_outcome(
+    two_students: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watcher killed while writing a line: that submission is finished again, and the line cut off."""
+    engine = FakeEngine(lambda students: False)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
+    watcher(two_students)[0].round()
+    log = history_path(state_path(two_students, "toy"))
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(lines[0] + lines[1][:-20])  # good's line, torn
+    state = read_state(two_students)
+    state["finished"].pop("good")
+    state["history"]["outcomes"] = 1
+    state_path(two_students, "toy").write_text(json.dumps(state))
+    again, outcomes, _ = watcher(two_students)
+    again.round()
+    assert engine.calls[-1] == ["good"] and summary(outcomes) == {"good": ("done", "graded", 1.0)}
+    assert [e["student"] for e in read_history(two_students)] == ["bad", "good"]
+
+
+def test_a_version_1_state_is_moved_to_the_history_log(
+    two_students: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A state file written before the history log: ``good`` (finished there) is not graded
+    again; the first save writes version 2 with the old history first in the log."""
+    from autograder.watch_state import Scanner
+
+    engine = FakeEngine(lambda students: False)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
+    good = next(a for a in Scanner(two_students, "toy").scan() if a.student == "good")
+    entry = {
+        "student": "good", "fingerprint": good.fingerprint, "timestamp": None, "result": "done",
+        "status": "graded", "score": 5.0, "max_score": 9.0, "detail": "", "feedback": True,
+        "attempts": 1, "time": "t",
+    }  # fmt: skip
+    path = state_path(two_students, "toy")
+    path.parent.mkdir(parents=True)
+    old = {"version": 1, "assignment": "toy", "finished": {"good": entry}, "attempts": {}, "history": [entry]}
+    path.write_text(json.dumps({**old, "inbound": None}))
+    w, outcomes, _ = watcher(two_students)
+    w.round()
+    assert engine.calls == [["bad"]] and summary(outcomes) == {"bad": ("done", "graded", 1.0)}
+    state = read_state(two_students)
+    assert state["version"] == 2 and state["finished"]["good"]["score"] == 5.0
+    assert [(e["student"], e["score"]) for e in read_history(two_students)] == [("good", 5.0), ("bad", 1.0)]
+
+
+def test_a_state_of_an_unknown_version_is_refused_and_left_alone(two_students: Path) -> None:
+    path = state_path(two_students, "toy")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"version": 3, "assignment": "toy"}')
+    with pytest.raises(WatchStateError, match=r"version 3, expected 2\. Move it away"):
+        watcher(two_students)[0].round()
+    assert path.read_text() == '{"version": 3, "assignment": "toy"}'
+
+
+def test_a_history_log_shorter_than_the_state_says_is_refused(
+    two_students: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watch_module, "GradingSession", FakeEngine(lambda students: False))
+    watcher(two_students)[0].round()
+    log = history_path(state_path(two_students, "toy"))
+    log.write_bytes(log.read_bytes().splitlines(keepends=True)[0])
+    with pytest.raises(WatchStateError, match=r"has 1 outcomes, the state counts 2"):
+        watcher(two_students)[0].round()
+
+
+def test_the_state_is_read_once_and_again_only_when_its_files_change(
+    two_students: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watcher keeps its state between rounds, and one grading session for every batch of
+    :meth:`Watcher.run`; when the state's files are moved away it notices and grades again."""
+    from autograder.watch_state import WatchState
+
+    engine = FakeEngine(lambda students: False)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
+    loads: list[Path] = []
+    real_load = WatchState.load.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        WatchState, "load", classmethod(lambda cls, p, a: loads.append(p) or real_load(cls, p, a))
+    )
+    w, outcomes, _ = watcher(two_students, batch=1)
+    w.round()
+    w.round()
+    assert len(loads) == 1 and engine.calls == [["bad"], ["good"]]
+    state_path(two_students, "toy").unlink()
+    history_path(state_path(two_students, "toy")).unlink()
+    w.round()
+    assert len(loads) == 2 and engine.calls[2:] == [["bad"], ["good"]]
+    engine.sessions = 0
+    w.request_stop()  # run() does no round once a stop is requested: stop from the first outcome instead
+    w._stop.clear()
+    (two_students / "submitted" / "bad" / "toy" / "toy.ipynb").write_bytes(b"bad, v2")
+    (two_students / "submitted" / "good" / "toy" / "toy.ipynb").write_bytes(b"good, v2")
+    outcomes.clear()
+    w._on_outcome = lambda o: (outcomes.append(o), len(outcomes) == 2 and w.request_stop())
+    w.run(0.1)
+    assert engine.sessions == 1 and engine.calls[4:] == [["bad"], ["good"]]
+
+
+def test_batches_hold_four_submissions_per_worker_of_the_cluster(
+    toy: Toy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default batch is four per worker that grades (a cluster's workers, asked each round);
+    a cluster that cannot be asked falls back to four per local job, and ``batch`` wins."""
+    course = toy.copy(tmp_path / "c")
+    students = [f"s{i}" for i in range(9)]
+    for student in students:
+        submit(course, student, {"toy.ipynb": f"{student}, v1".encode()})
+    engine = FakeEngine(lambda students: False)
+    monkeypatch.setattr(watch_module, "GradingSession", engine)
+    engine.cluster_workers = 2
+    watcher(course)[0].round()
+    assert [len(call) for call in engine.calls] == [8, 1]
+    for how, batch, sizes in ((OSError("no scheduler"), None, [4, 4, 1]), (5, 3, [3, 3, 3])):
+        for student in students:
+            (course / "submitted" / student / "toy" / "toy.ipynb").write_bytes(f"{student}, {how}".encode())
+        engine.calls.clear()
+        engine.cluster_workers = how
+        watcher(course, batch=batch)[0].round()
+        assert [len(call) for call in engine.calls] == sizes, how

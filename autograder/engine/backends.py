@@ -72,41 +72,53 @@ def warm_up() -> None:
     from . import worker  # noqa: F401
 
 
-def in_pool(make_bundles: MakeBundles, submissions: Sequence[Submission], finish: Finish, jobs: int) -> int:
-    """Grade in ``jobs`` worker processes, the results passed to ``finish`` as they come.
+class WorkerPool:
+    """``jobs`` spawned worker processes that grade submission after submission, batch after batch.
 
-    The pool starts (and its workers import nbgrader) while ``make_bundles`` runs here. A pool
-    broken by a dying worker is replaced; its unfinished submissions are graded again, once.
+    :meth:`submit` hands submissions to the workers (they start grading at once), :meth:`collect`
+    passes their results to ``finish`` as they come. A pool broken by a dying worker is replaced;
+    the submissions it had not finished are graded again, once. The workers import nbgrader while
+    the first bundle is built; :meth:`close` ends them.
     """
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-    bundles: dict[str, AssignmentBundle] = {}
-    futures: dict[Future[SubmissionResult], Submission] = {}
 
-    def submit(subs: Iterable[Submission]) -> None:
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._context = multiprocessing.get_context("spawn")
+        self._pool = self._new_pool()
+        self._warming = [self._pool.submit(warm_up) for _ in range(jobs)]
+        self._bundles: dict[str, AssignmentBundle] = {}
+        self._futures: dict[Future[SubmissionResult], Submission] = {}
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=self._context)
+
+    def submit(self, bundle: AssignmentBundle, subs: Iterable[Submission]) -> None:
+        """Grade ``subs`` (of ``bundle``'s assignment) on the workers."""
+        self._bundles[bundle.assignment] = bundle
         for s in subs:
-            futures[pool.submit(grade_submission, bundles[s.assignment], s.student, s.files, s.timestamp)] = s
+            future = self._pool.submit(grade_submission, bundle, s.student, s.files, s.timestamp)
+            self._futures[future] = s
 
-    try:
-        warming = [pool.submit(warm_up) for _ in range(jobs)]
-        for name, bundle in make_bundles():  # grading starts with the first bundle ready
-            bundles[name] = bundle
-            submit(s for s in submissions if s.assignment == name)
-        for future in warming:  # a worker that cannot even import shows here
+    def ready(self) -> None:
+        """Wait until every worker has imported what grading needs (a worker that cannot shows here)."""
+        for future in self._warming:
             future.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    attempts: dict[tuple[str, str], int] = {}
-    while futures:
-        retry: list[Submission] = []
-        with pool:
-            pending = set(futures)
+        self._warming = []
+
+    def collect(self, finish: Finish) -> None:
+        """Pass every submitted submission's result to ``finish``, all that have arrived each time."""
+        attempts: dict[tuple[str, str], int] = {}
+        while self._futures:
+            retry: list[Submission] = []
+            pending = set(self._futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 results = []
-                for future in sorted(done, key=lambda f: (futures[f].assignment, futures[f].student)):
-                    sub = futures.pop(future)
+                for future in sorted(
+                    done, key=lambda f: (self._futures[f].assignment, self._futures[f].student)
+                ):
+                    sub = self._futures.pop(future)
+                    bundle = self._bundles[sub.assignment]
                     try:
                         results.append(future.result())
                     except BrokenProcessPool as exc:
@@ -115,15 +127,41 @@ def in_pool(make_bundles: MakeBundles, submissions: Sequence[Submission], finish
                         if attempts[key] < 2:
                             retry.append(sub)
                             continue
-                        results.append(failed(bundles[sub.assignment], sub, exc))
+                        results.append(failed(bundle, sub, exc))
                     except Exception as exc:
-                        results.append(failed(bundles[sub.assignment], sub, exc))
+                        results.append(failed(bundle, sub, exc))
                 if results:
                     finish(results)
-        if retry:  # a dying worker broke the pool: a new one grades the rest, once more
-            futures.clear()
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-            submit(retry)
+            if retry:  # a dying worker broke the pool: a new one grades the rest, once more
+                self._pool.shutdown(wait=True)
+                self._pool = self._new_pool()
+                for sub in retry:
+                    self.submit(self._bundles[sub.assignment], [sub])
+
+    def close(self, wait: bool = True) -> None:
+        """End the workers (queued submissions are dropped; with ``wait``, after their current one)."""
+        self._futures.clear()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def in_pool(make_bundles: MakeBundles, submissions: Sequence[Submission], finish: Finish, jobs: int) -> int:
+    """Grade in ``jobs`` worker processes (a :class:`WorkerPool`), the results passed to ``finish``
+    as they come.
+
+    The pool starts (and its workers import nbgrader) while ``make_bundles`` runs here.
+    """
+    pool = WorkerPool(jobs)
+    try:
+        for name, bundle in make_bundles():  # grading starts with the first bundle ready
+            pool.submit(bundle, (s for s in submissions if s.assignment == name))
+        pool.ready()
+    except BaseException:
+        pool.close(wait=False)
+        raise
+    try:
+        pool.collect(finish)
+    finally:
+        pool.close()
     return jobs
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..paths import CourseError
 from .results import SubmissionResult
@@ -65,36 +65,65 @@ def scheduler_workers(client) -> int:
     return workers
 
 
-def on_cluster(
-    address: str,
-    make_bundles: Callable[[], Iterable[tuple[str, AssignmentBundle]]],
-    submissions: Iterable[Submission],
-    finish: Callable[[list[SubmissionResult]], None],
-    failed: Callable[[AssignmentBundle, Submission, BaseException], SubmissionResult],
-) -> int:
-    """Grade ``submissions`` on the cluster at ``address``; pass the results to ``finish`` as they
-    finish (every task finished since the last call).
+class ClusterWorkers:
+    """A connection to the scheduler at ``address`` that grades batch after batch (a context
+    manager): each bundle is sent once, as a task, and the grading tasks of every batch depend on it.
 
     ``failed`` turns a task that failed for good (``KilledWorker`` after repeated worker deaths,
-    or an error inside grading) into a result that records why. Returns the number of workers
-    the cluster had when grading started.
+    or an error inside grading) into a result that records why.
     """
-    from distributed import as_completed
 
-    client = connect(address)
-    try:
-        workers = scheduler_workers(client)
-        bundles = dict(make_bundles())
+    def __init__(
+        self,
+        address: str,
+        failed: Callable[[AssignmentBundle, Submission, BaseException], SubmissionResult],
+    ) -> None:
+        self.address = address
+        self.client = connect(address)
+        self._failed = failed
+        self._bundles: dict[str, tuple[AssignmentBundle, Any]] = {}  # by assignment: the bundle, its task
+        try:
+            self.workers = scheduler_workers(self.client)
+        except BaseException:
+            self.client.close()
+            raise
+
+    def __enter__(self) -> ClusterWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _bundle_task(self, bundle: AssignmentBundle) -> Any:
+        """The task holding ``bundle`` (sent now unless this very bundle was sent before)."""
+        known = self._bundles.get(bundle.assignment)
+        if known and known[0] is bundle:
+            return known[1]
+        if known:
+            known[1].release()
+        task = self.client.submit(
+            _the_bundle, bundle, key=f"bundle-{bundle.assignment}-{uuid.uuid4().hex[:12]}"
+        )
+        self._bundles[bundle.assignment] = (bundle, task)
+        return task
+
+    def grade(
+        self,
+        bundles: dict[str, AssignmentBundle],
+        submissions: Iterable[Submission],
+        finish: Callable[[list[SubmissionResult]], None],
+    ) -> None:
+        """Grade ``submissions`` against ``bundles`` (by assignment); pass the results to ``finish``
+        as they finish (every task finished since the last call)."""
+        from distributed import as_completed
+
+        tasks = {name: self._bundle_task(bundle) for name, bundle in bundles.items()}
         run_id = uuid.uuid4().hex[:12]
-        bundle_tasks = {
-            name: client.submit(_the_bundle, bundle, key=f"bundle-{name}-{run_id}")
-            for name, bundle in bundles.items()
-        }
         subs = {}
         for sub in submissions:
-            future = client.submit(
+            future = self.client.submit(
                 grade_submission,
-                bundle_tasks[sub.assignment],
+                tasks[sub.assignment],
                 sub.student,
                 sub.files,
                 sub.timestamp,
@@ -102,7 +131,7 @@ def on_cluster(
                 retries=1,
             )
             subs[future.key] = (future, sub)
-        with client.as_current():
+        with self.client.as_current():
             for done in as_completed([f for f, _ in subs.values()]).batches():  # all that have finished
                 results = []
                 for future in done:
@@ -110,15 +139,34 @@ def on_cluster(
                     try:
                         results.append(future.result())
                     except Exception as exc:  # KilledWorker, or grading itself failed twice
-                        results.append(failed(bundles[sub.assignment], sub, exc))
+                        results.append(self._failed(bundles[sub.assignment], sub, exc))
                 finish(results)
                 for future in done:
                     future.release()
-        for task in bundle_tasks.values():
-            task.release()
-        return workers
-    finally:
-        client.close()
+
+    def close(self) -> None:
+        """Release the bundles' tasks and close the connection."""
+        try:
+            for _, task in self._bundles.values():
+                task.release()
+            self._bundles.clear()
+        finally:
+            self.client.close()
+
+
+def on_cluster(
+    address: str,
+    make_bundles: Callable[[], Iterable[tuple[str, AssignmentBundle]]],
+    submissions: Iterable[Submission],
+    finish: Callable[[list[SubmissionResult]], None],
+    failed: Callable[[AssignmentBundle, Submission, BaseException], SubmissionResult],
+) -> int:
+    """Grade ``submissions`` on the cluster at ``address`` (one :class:`ClusterWorkers`); pass the
+    results to ``finish`` as they finish. Returns the number of workers the cluster had when
+    grading started."""
+    with ClusterWorkers(address, failed) as cluster:
+        cluster.grade(dict(make_bundles()), submissions, finish)
+        return cluster.workers
 
 
 def wait_forever(cluster, say: Callable[[str], None] = print) -> None:

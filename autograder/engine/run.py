@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..config import cell_timeout, cluster_address, db_url, load_config
 from ..gradebook import check_gradebook
@@ -64,6 +65,46 @@ Progress = Callable[[SubmissionStatus], None]
 BATCH = 50
 
 
+def page_keeper(course: Path) -> Any:
+    """The :class:`~autograder.feedback.PageKeeper` of ``course`` (imported only when asked for)."""
+    from ..feedback import PageKeeper
+
+    return PageKeeper(course)
+
+
+def recorder(
+    course: Path,
+    url: str,
+    config: Any,
+    fingerprints: dict[tuple[str, str], str],
+    runs: dict[str, AutogradeRun],
+    pages: Any,
+    on_graded: Progress | None,
+) -> Callable[[list[SubmissionResult]], None]:
+    """The one writer's ``finish``: records the results that have arrived (each with the
+    ``fingerprints`` of its files) in transactions of up to :data:`BATCH`, keeps the workers'
+    feedback pages (``pages``, a :class:`~autograder.feedback.PageKeeper`, or None) and notes
+    those they failed to make, adds each status to its assignment's run in ``runs`` and tells
+    ``on_graded``."""
+
+    def finish(results: list[SubmissionResult]) -> None:
+        results = [replace(r, fingerprint=fingerprints[(r.assignment, r.student)]) for r in results]
+        for start in range(0, len(results), BATCH):
+            batch = results[start : start + BATCH]
+            statuses = record_many(course, url, batch, config)
+            for assignment, student in pages.keep(batch) if pages else []:
+                runs[assignment].fed_back.append(student)
+            for r in batch:
+                if r.pages_error:
+                    runs[r.assignment].pages_failed[r.student] = r.pages_error
+            for status in statuses:
+                runs[status.assignment].statuses.append(status)
+                if on_graded:
+                    on_graded(status)
+
+    return finish
+
+
 def autograde_class(
     course: Path,
     assignments: Sequence[str],
@@ -104,27 +145,8 @@ def autograde_class(
     runs = {a: AutogradeRun(a, jobs=jobs) for a in assignments}
     fingerprints = {(s.assignment, s.student): s.fingerprint for s in submissions}
 
-    pages = None
-    if feedback:
-        from ..feedback import PageKeeper
-
-        pages = PageKeeper(course)
-
-    def finish(results: list[SubmissionResult]) -> None:
-        # each with the fingerprint of the files it is of
-        results = [replace(r, fingerprint=fingerprints[(r.assignment, r.student)]) for r in results]
-        for start in range(0, len(results), BATCH):
-            batch = results[start : start + BATCH]
-            statuses = record_many(course, url, batch, config)
-            for assignment, student in pages.keep(batch) if pages else []:
-                runs[assignment].fed_back.append(student)
-            for r in batch:
-                if r.pages_error:
-                    runs[r.assignment].pages_failed[r.student] = r.pages_error
-            for status in statuses:
-                runs[status.assignment].statuses.append(status)
-                if on_graded:
-                    on_graded(status)
+    pages = page_keeper(course) if feedback else None
+    finish = recorder(course, url, config, fingerprints, runs, pages, on_graded)
 
     def bundles() -> Iterator[tuple[str, AssignmentBundle]]:
         """Each assignment's bundle, in order, built ``jobs`` at a time: the answer keys' trusted
