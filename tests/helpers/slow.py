@@ -28,6 +28,9 @@ SLOW = {
     # The course demo (adcourse demo); tests/test_demo.py, adlib's worked examples, takes seconds.
     "test_adcourse.py::test_demo_on_one_real_assignment": "the demo's class graded on a real assignment",
     "test_benchmarks.py::test_autograde_benchmark_quick_run_grades_like_stock_nbgrader": "a timed grading",
+    "test_benchmarks.py::test_watch_benchmark_quick_run_finishes_every_arrival_as_autograde_scores_it": (
+        "a watched class graded as submissions arrive, then by autograde"
+    ),
     "test_benchmarks.py::test_scale_benchmark_quick_run_records_like_the_per_result_path": "a2 graded",
     "test_benchmarks.py::test_quick_run_writes_every_table_with_its_columns": "all benchmarks, quick",
     "test_benchmarks.py::test_quick_run_records_the_machine_and_the_agreement_checks": "benchmarks, quick",
