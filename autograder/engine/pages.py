@@ -124,23 +124,35 @@ def make_class_pages(book: ClassBook, students: list[tuple[str, dict[str, bytes]
     if _LOADED.get(root) != digest:
         (root / "gradebook.db").write_bytes(book.gradebook)
         _LOADED[root] = digest
-    made = []
-    for student, files in students:
-        folders = [writer.folder(book.assignment, student, step) for step in ("autograded", "feedback")]
-        try:
-            for rel, data in files.items():
-                if not safe_relative(rel):
-                    raise ValueError(f"an autograded file outside the student's folder: {rel!r}")
-                (folders[0] / rel).parent.mkdir(parents=True, exist_ok=True)
-                (folders[0] / rel).write_bytes(data)
-            inputs = writer.inputs(book.assignment, [student])[student]
-            written = writer.write(book.assignment, student, inputs)
-            pages = files_under(folders[1]) if written else {}
-            made.append(ClassPage(student, pages, inputs))
-        except Exception as exc:  # this student only: the client makes the page itself
-            made.append(ClassPage(student, {}, "", f"{type(exc).__name__}: {exc}"))
-        finally:
-            for folder in folders:
-                shutil.rmtree(folder, ignore_errors=True)
-            shutil.rmtree(root / ".adcourse", ignore_errors=True)
-    return made
+    made: dict[str, ClassPage] = {}
+    placed = []
+    try:
+        for student, files in students:
+            try:
+                for rel, data in files.items():
+                    if not safe_relative(rel):
+                        raise ValueError(f"an autograded file outside the student's folder: {rel!r}")
+                    target = writer.folder(book.assignment, student, "autograded") / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                placed.append(student)
+            except Exception as exc:  # this student only: the client makes the page itself
+                made[student] = ClassPage(student, {}, "", f"{type(exc).__name__}: {exc}")
+        try:  # the gradebook's part for the whole chunk in one set of queries
+            inputs = writer.inputs(book.assignment, placed)
+        except Exception as exc:
+            inputs = {}
+            made.update({s: ClassPage(s, {}, "", f"{type(exc).__name__}: {exc}") for s in placed})
+        for student in inputs:
+            try:
+                written = writer.write(book.assignment, student, inputs[student])
+                pages = files_under(writer.folder(book.assignment, student)) if written else {}
+                made[student] = ClassPage(student, pages, inputs[student])
+            except Exception as exc:
+                made[student] = ClassPage(student, {}, "", f"{type(exc).__name__}: {exc}")
+    finally:
+        for student, _ in students:
+            for step in ("autograded", "feedback"):
+                shutil.rmtree(writer.folder(book.assignment, student, step), ignore_errors=True)
+        shutil.rmtree(root / ".adcourse", ignore_errors=True)
+    return [made[student] for student, _ in students]
